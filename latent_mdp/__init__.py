@@ -1,0 +1,24 @@
+"""latent-mdp: Diffusion Steering via RL as a Gymnasium wrapper.
+
+A frozen noise-conditioned policy ``a = pi_dp(s, w)`` plus a task env become the latent-action
+MDP M^w, whose action is the policy's initial noise ``w``. Any RL algorithm on M^w is DSRL.
+"""
+
+from latent_mdp.chunk import latent_discount
+from latent_mdp.noise_space import NoiseSpace
+from latent_mdp.policy import NoisePolicy, PolicyContext, TensorContext
+from latent_mdp.vector import LatentActionVecEnv, LatentActionVectorEnv
+from latent_mdp.warmup import warmup_replay_buffer
+from latent_mdp.wrapper import LatentActionWrapper
+
+__all__ = [
+    "LatentActionVecEnv",
+    "LatentActionVectorEnv",
+    "LatentActionWrapper",
+    "NoisePolicy",
+    "NoiseSpace",
+    "PolicyContext",
+    "TensorContext",
+    "latent_discount",
+    "warmup_replay_buffer",
+]

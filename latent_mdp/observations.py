@@ -1,0 +1,69 @@
+"""What the latent actor observes (``obs_mode``), and batching of Gymnasium observations."""
+
+from __future__ import annotations
+
+from typing import Any, Literal, Sequence
+
+import gymnasium as gym
+import numpy as np
+
+__all__ = ["FEATURES_KEY", "ObsMode", "ObservationBuilder", "stack_observations"]
+
+ObsMode = Literal["env", "policy", "both"]
+FEATURES_KEY = "policy_features"
+"""Key of the policy features in ``both`` mode."""
+FEATURE_BOUND = 1e6
+"""Features are clipped to ``[-FEATURE_BOUND, FEATURE_BOUND]`` so their ``Box`` is finite (checkers
+warn on infinite bounds); real policy features are many orders of magnitude smaller."""
+ENV_KEY = "observation"
+"""Key of a ``Box`` env observation in ``both`` mode (a ``Dict`` env observation keeps its keys)."""
+
+
+def stack_observations(observations: Sequence[Any]) -> Any:
+    """Stack ``B`` single observations (arrays or flat dicts of arrays) along a new axis 0."""
+    first = observations[0]
+    if isinstance(first, dict):
+        return {key: np.stack([o[key] for o in observations]) for key in first}
+    return np.stack(observations)
+
+
+class ObservationBuilder:
+    """Builds the latent actor's observation from the env observation and policy features.
+
+    * ``env``: the inner env's observation, unchanged.
+    * ``policy``: the policy features ``(F,)`` float32.
+    * ``both``: a ``Dict`` of the env observation (under ``"observation"``, or its own keys when
+      the env observation is a flat ``Dict``) and ``"policy_features"``.
+    """
+
+    def __init__(self, env_space: gym.Space, feature_dim: int, obs_mode: ObsMode, policy_name: str) -> None:
+        if obs_mode not in ("env", "policy", "both"):
+            raise ValueError(f"obs_mode must be 'env', 'policy' or 'both'; got {obs_mode!r}")
+        if obs_mode != "env" and feature_dim < 1:
+            raise ValueError(f"obs_mode={obs_mode!r} needs policy features, but {policy_name} has feature_dim = 0")
+        self.obs_mode = obs_mode
+        features = gym.spaces.Box(-FEATURE_BOUND, FEATURE_BOUND, shape=(feature_dim,), dtype=np.float32)
+        if obs_mode == "env":
+            self.space = env_space
+        elif obs_mode == "policy":
+            self.space = features
+        else:
+            env_part = dict(env_space.spaces) if isinstance(env_space, gym.spaces.Dict) else {ENV_KEY: env_space}
+            if FEATURES_KEY in env_part:
+                raise ValueError(f"the env observation already has a key {FEATURES_KEY!r}")
+            self.space = gym.spaces.Dict({**env_part, FEATURES_KEY: features})
+
+    @property
+    def needs_features(self) -> bool:
+        return self.obs_mode != "env"
+
+    def build(self, env_obs: Any, features: np.ndarray | None) -> Any:
+        """One observation (or a batch: the same code works on stacked inputs)."""
+        if self.obs_mode == "env":
+            return env_obs
+        assert features is not None
+        features = np.clip(features, -FEATURE_BOUND, FEATURE_BOUND).astype(np.float32)
+        if self.obs_mode == "policy":
+            return features
+        env_part = dict(env_obs) if isinstance(env_obs, dict) else {ENV_KEY: env_obs}
+        return {**env_part, FEATURES_KEY: features}

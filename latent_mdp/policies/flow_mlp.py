@@ -1,0 +1,189 @@
+"""`FlowMLPPolicy`: a small flow-matching MLP on state observations, a NoisePolicy without LeRobot.
+
+The policy predicts a chunk of ``H`` actions from a state observation. Training follows the
+flow-matching convention LeRobot's pi0 and SmolVLA use: ``x_t = t * noise + (1 - t) * action``,
+the network regresses the velocity ``noise - action``, and sampling integrates with Euler steps
+from ``t = 1`` (the noise) to ``t = 0`` (the action chunk). Given the noise, sampling is
+deterministic, which is what DSRL steers.
+
+Observations are standardized and actions scaled to ``[-1, 1]`` with statistics stored in the
+config, so ``decode`` returns actions in env units.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import numpy as np
+import torch
+from safetensors.torch import load_file, save_file
+from torch import nn
+
+from latent_mdp.policy import NoisePolicy, Observation, TensorContext
+
+__all__ = ["FlowMLPConfig", "FlowMLPPolicy"]
+
+CONFIG_NAME = "config.json"
+WEIGHTS_NAME = "model.safetensors"
+
+
+@dataclass
+class FlowMLPConfig:
+    """Sizes and normalization statistics of a :class:`FlowMLPPolicy`.
+
+    The statistics default to the identity; :func:`latent_mdp.policies.flow_bc.fit_normalization`
+    sets them from data.
+    """
+
+    obs_dim: int
+    action_dim: int
+    chunk_size: int = 8
+    hidden_dim: int = 256
+    n_layers: int = 3
+    time_embed_dim: int = 32
+    num_steps: int = 10
+    obs_mean: list[float] = field(default_factory=list)
+    obs_std: list[float] = field(default_factory=list)
+    action_low: list[float] = field(default_factory=list)
+    action_high: list[float] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        self.obs_mean = list(self.obs_mean) or [0.0] * self.obs_dim
+        self.obs_std = list(self.obs_std) or [1.0] * self.obs_dim
+        self.action_low = list(self.action_low) or [-1.0] * self.action_dim
+        self.action_high = list(self.action_high) or [1.0] * self.action_dim
+        if len(self.obs_mean) != self.obs_dim or len(self.obs_std) != self.obs_dim:
+            raise ValueError(f"obs statistics must have obs_dim={self.obs_dim} entries")
+        if len(self.action_low) != self.action_dim or len(self.action_high) != self.action_dim:
+            raise ValueError(f"action bounds must have action_dim={self.action_dim} entries")
+
+
+def _mlp(in_dim: int, hidden_dim: int, out_dim: int, n_layers: int) -> nn.Sequential:
+    layers: list[nn.Module] = []
+    for i in range(n_layers):
+        layers += [nn.Linear(in_dim if i == 0 else hidden_dim, hidden_dim), nn.SiLU()]
+    layers.append(nn.Linear(hidden_dim, out_dim))
+    return nn.Sequential(*layers)
+
+
+def _time_embedding(t: torch.Tensor, dim: int) -> torch.Tensor:
+    """Sinusoidal embedding of flow times ``t`` ``(N,)`` -> ``(N, dim)``."""
+    half = dim // 2
+    freqs = torch.exp(-math.log(1000.0) * torch.arange(half, device=t.device) / half)
+    angles = t[:, None] * freqs[None] * 100.0
+    return torch.cat([angles.sin(), angles.cos()], dim=-1)
+
+
+class FlowMLPNet(nn.Module):
+    """Observation encoder ``(B, O) -> (B, E)`` and velocity field ``(x_t, t, emb) -> (N, H*A)``."""
+
+    def __init__(self, config: FlowMLPConfig) -> None:
+        super().__init__()
+        self.config = config
+        flat = config.chunk_size * config.action_dim
+        self.obs_encoder = nn.Sequential(nn.Linear(config.obs_dim, config.hidden_dim), nn.SiLU())
+        self.velocity = _mlp(flat + config.time_embed_dim + config.hidden_dim, config.hidden_dim, flat, config.n_layers)
+
+    def forward(self, x_t: torch.Tensor, t: torch.Tensor, embedding: torch.Tensor) -> torch.Tensor:
+        """Velocity for ``x_t`` ``(N, H, A)`` at times ``t`` ``(N,)`` given embeddings ``(N, E)``."""
+        inputs = torch.cat([x_t.flatten(1), _time_embedding(t, self.config.time_embed_dim), embedding], dim=-1)
+        return self.velocity(inputs).view_as(x_t)
+
+
+class FlowMLPPolicy(NoisePolicy):
+    """A flow-matching MLP on state observations, implementing :class:`NoisePolicy`.
+
+    ``H = config.chunk_size``, ``D = A = config.action_dim``; :meth:`features` is the
+    observation embedding ``(B, hidden_dim)``.
+    """
+
+    def __init__(self, config: FlowMLPConfig, net: FlowMLPNet | None = None) -> None:
+        self.config = config
+        self.net = net if net is not None else FlowMLPNet(config)
+        self.chunk_size = config.chunk_size
+        self.noise_dim = config.action_dim
+        self.action_dim = config.action_dim
+        self.feature_dim = config.hidden_dim
+        self._obs_mean = torch.tensor(config.obs_mean, dtype=torch.float32)
+        self._obs_std = torch.tensor(config.obs_std, dtype=torch.float32)
+        low = torch.tensor(config.action_low, dtype=torch.float32)
+        high = torch.tensor(config.action_high, dtype=torch.float32)
+        self._action_center, self._action_half = (high + low) / 2, (high - low).clamp_min(1e-6) / 2
+
+    # --- normalization -------------------------------------------------------------------------
+    def normalize_obs(self, obs: np.ndarray | torch.Tensor) -> torch.Tensor:
+        """``(B, O)`` env observations -> standardized float32 tensor."""
+        obs = torch.as_tensor(np.asarray(obs), dtype=torch.float32)
+        if obs.ndim != 2 or obs.shape[1] != self.config.obs_dim:
+            raise ValueError(
+                f"{self.name} expects state observations of shape (B, {self.config.obs_dim}); got {tuple(obs.shape)}"
+            )
+        return (obs - self._obs_mean) / self._obs_std
+
+    def normalize_actions(self, actions: np.ndarray | torch.Tensor) -> torch.Tensor:
+        """``(..., A)`` env-unit actions -> ``[-1, 1]``."""
+        return (torch.as_tensor(np.asarray(actions), dtype=torch.float32) - self._action_center) / self._action_half
+
+    def unnormalize_actions(self, actions: torch.Tensor) -> torch.Tensor:
+        return actions * self._action_half + self._action_center
+
+    # --- NoisePolicy ---------------------------------------------------------------------------
+    def encode(self, obs_batch: Observation) -> TensorContext:
+        """State observations ``(B, O)`` -> context holding the embedding ``(B, hidden_dim)``."""
+        if isinstance(obs_batch, dict):
+            raise ValueError(f"{self.name} takes state observations (an array), not a dict with keys {list(obs_batch)}")
+        return TensorContext(embedding=self.net.obs_encoder(self.normalize_obs(obs_batch)))
+
+    def decode(self, ctx: TensorContext, noise: torch.Tensor) -> torch.Tensor:
+        """Euler-integrate noises ``(B*K, H, A)`` from t=1 to t=0; returns env-unit actions ``(B*K, H, A)``."""
+        embedding = ctx["embedding"]
+        k = noise.shape[0] // embedding.shape[0]
+        embedding = embedding.repeat_interleave(k, dim=0)
+        x = noise.to(torch.float32)
+        steps = self.config.num_steps
+        for i in range(steps):
+            t = torch.full((x.shape[0],), 1.0 - i / steps)
+            x = x - self.net(x, t, embedding) / steps
+        return self.unnormalize_actions(x)
+
+    def features(self, ctx: TensorContext) -> torch.Tensor:
+        """The observation embedding ``(B, hidden_dim)``."""
+        return ctx["embedding"]
+
+    # --- training ------------------------------------------------------------------------------
+    def flow_matching_loss(
+        self, obs: torch.Tensor, actions: torch.Tensor, generator: torch.Generator | None = None
+    ) -> torch.Tensor:
+        """Velocity-regression loss for normalized ``obs`` ``(N, O)`` and actions ``(N, H, A)`` in [-1, 1]."""
+        noise = torch.randn(actions.shape, generator=generator)
+        t = torch.rand((actions.shape[0],), generator=generator)
+        x_t = t[:, None, None] * noise + (1 - t[:, None, None]) * actions
+        predicted = self.net(x_t, t, self.net.obs_encoder(obs))
+        return ((predicted - (noise - actions)) ** 2).mean()
+
+    # --- persistence ---------------------------------------------------------------------------
+    def save_pretrained(self, path: str | Path) -> Path:
+        """Write ``config.json`` and ``model.safetensors`` to the directory ``path``."""
+        path = Path(path)
+        path.mkdir(parents=True, exist_ok=True)
+        (path / CONFIG_NAME).write_text(json.dumps({"type": "flow_mlp", **asdict(self.config)}, indent=2))
+        save_file({k: v.detach().contiguous() for k, v in self.net.state_dict().items()}, str(path / WEIGHTS_NAME))
+        return path
+
+    @classmethod
+    def from_pretrained(cls, path: str | Path) -> "FlowMLPPolicy":
+        """Load a directory written by :meth:`save_pretrained`."""
+        path = Path(path)
+        config_file = path / CONFIG_NAME
+        if not config_file.is_file():
+            raise FileNotFoundError(f"no FlowMLPPolicy checkpoint at {path}: {CONFIG_NAME} is missing")
+        raw = json.loads(config_file.read_text())
+        if raw.pop("type", None) != "flow_mlp":
+            raise ValueError(f"{config_file} is not a flow_mlp checkpoint")
+        policy = cls(FlowMLPConfig(**raw))
+        policy.net.load_state_dict(load_file(str(path / WEIGHTS_NAME)))
+        policy.net.eval()
+        return policy

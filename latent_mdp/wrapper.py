@@ -1,0 +1,105 @@
+"""`LatentActionWrapper`: a Gymnasium env plus a frozen noise policy, seen as the latent-action MDP M^w."""
+
+from __future__ import annotations
+
+from typing import Any, SupportsFloat
+
+import gymnasium as gym
+from latent_mdp.chunk import RewardMode, latent_discount, run_chunk
+from latent_mdp.core import LatentCore
+from latent_mdp.noise_space import NoiseMode, NoiseSpace
+from latent_mdp.observations import ObsMode
+from latent_mdp.policy import NoisePolicy, PolicyContext
+
+__all__ = ["LatentActionWrapper"]
+
+
+class LatentActionWrapper(gym.Wrapper):
+    """Turns ``env`` and a frozen :class:`NoisePolicy` into M^w: the action is the policy's noise.
+
+    ``step(u)`` maps ``u in [-1, 1]^k`` to a noise ``w`` ``(H, D)`` through the
+    :class:`NoiseSpace`, decodes one action chunk ``a = pi_dp(s, w)`` ``(H, A)`` and executes
+    its first ``action_horizon`` actions in ``env``. It stops at the first ``terminated`` or
+    ``truncated`` (kept apart: a time limit stays ``truncated``), sums the inner rewards (or
+    discounts them within the chunk with ``reward="discounted"``), and returns the last
+    observation. ``info`` carries ``executed_actions`` ``(n, A)``, ``inner_steps`` ``n``,
+    ``noise`` ``(H, D)``, ``latent_action`` ``(k,)`` and the last inner info.
+
+    Out-of-bound latent actions are clipped to ``[-1, 1]``, or rejected with ``strict=True``;
+    NaN/inf and wrong shapes always raise ``ValueError``. Executed actions are clipped to the
+    inner env's ``Box`` action space.
+
+    One M^w step spans ``action_horizon`` env steps, so an agent on M^w should discount with
+    :meth:`latent_gamma` (``gamma ** action_horizon``).
+
+    Args:
+        env: the task env (its action is the policy's action, in env units).
+        policy: the frozen base policy.
+        noise: a :class:`NoiseSpace`, or ``"repeat"``, ``"full"`` or ``"knots"``.
+        noise_bound: ``b_w`` when ``noise`` is a mode name.
+        action_horizon: actions executed per latent step, ``1 <= h <= H`` (default ``H``).
+        obs_mode: ``"env"``, ``"policy"`` (features) or ``"both"``.
+        reward: ``"sum"`` or ``"discounted"``.
+        gamma: the within-chunk discount for ``reward="discounted"``.
+        strict: reject out-of-bound latent actions instead of clipping.
+    """
+
+    def __init__(
+        self,
+        env: gym.Env,
+        policy: NoisePolicy,
+        *,
+        noise: NoiseSpace | NoiseMode = "repeat",
+        noise_bound: float = 1.5,
+        action_horizon: int | None = None,
+        obs_mode: ObsMode = "env",
+        reward: RewardMode = "sum",
+        gamma: float = 0.99,
+        strict: bool = False,
+    ) -> None:
+        super().__init__(env)
+        self.core = LatentCore(
+            policy,
+            env.observation_space,
+            noise=noise,
+            noise_bound=noise_bound,
+            action_horizon=action_horizon,
+            obs_mode=obs_mode,
+            reward=reward,
+            gamma=gamma,
+            strict=strict,
+        )
+        self.action_space = self.core.action_space
+        self.observation_space = self.core.observation_space
+        self._ctx: PolicyContext | None = None
+
+    @property
+    def policy(self) -> NoisePolicy:
+        return self.core.policy
+
+    @property
+    def noise_space(self) -> NoiseSpace:
+        return self.core.noise_space
+
+    @property
+    def action_horizon(self) -> int:
+        return self.core.action_horizon
+
+    def latent_gamma(self, gamma: float) -> float:
+        """The discount of M^w for an env-level ``gamma``: ``gamma ** action_horizon``."""
+        return latent_discount(gamma, self.action_horizon)
+
+    def reset(self, *, seed: int | None = None, options: dict[str, Any] | None = None) -> tuple[Any, dict[str, Any]]:
+        obs, info = self.env.reset(seed=seed, options=options)
+        self._ctx, (latent_obs,) = self.core.encode([obs])
+        return latent_obs, info
+
+    def step(self, action: Any) -> tuple[Any, SupportsFloat, bool, bool, dict[str, Any]]:
+        if self._ctx is None:
+            raise RuntimeError("LatentActionWrapper.step called before reset")
+        u = self.core.validate(action)
+        w, actions = self.core.decode(self._ctx, u[None])
+        result = run_chunk(self.env, actions[0], self.core.reward_mode, self.core.gamma)
+        self._ctx, (latent_obs,) = self.core.encode([result.observation])
+        info = self.core.step_info(result, u, w[0])
+        return latent_obs, result.reward, result.terminated, result.truncated, info
