@@ -93,6 +93,7 @@ class NoiseSpace:
         self.seed = seed
         self._matrix = _expansion_matrix(mode, chunk_size, n_knots)
         self._pinv = np.linalg.pinv(self._matrix)
+        self._scaled_matrix = (self.bound * self._matrix).astype(np.float32)
         held_shape = (chunk_size, noise_dim - steer_dims)
         self._held_block = (
             np.random.default_rng(seed).standard_normal(held_shape)
@@ -117,11 +118,13 @@ class NoiseSpace:
 
     def to_noise(self, u: np.ndarray) -> np.ndarray:
         """``u`` ``(..., k)`` in ``[-1, 1]`` -> noise ``w`` ``(..., H, D)`` float32."""
-        u = np.asarray(u, dtype=np.float64)
+        u = np.asarray(u, dtype=np.float32)
         params = u.reshape(*u.shape[:-1], self.n_rows, self.steer_dims)
-        steered = self.bound * np.einsum("hn,...nd->...hd", self._matrix, params)
+        steered = self._scaled_matrix @ params
+        if self.steer_dims == self.noise_dim:
+            return steered
         held = np.broadcast_to(self._held_block, (*u.shape[:-1], *self._held_block.shape))
-        return np.concatenate([steered.astype(np.float32), held], axis=-1)
+        return np.concatenate([steered, held], axis=-1)
 
     def to_action(self, w: np.ndarray) -> np.ndarray:
         """Noise ``w`` ``(..., H, D)`` -> the closest RL action ``u`` ``(..., k)``, clipped to ``[-1, 1]``.

@@ -216,6 +216,8 @@ class LatentActionVectorEnv(VectorEnv):
 
     A finished env is reset inside ``step``; its last observation and info are in
     ``infos["final_obs"]`` and ``infos["final_info"]`` (masked by ``infos["_final_obs"]``).
+    Gymnasium batches infos into fixed-shape arrays, so ``executed_actions`` is padded to
+    ``(h, A)`` with NaN rows past ``inner_steps``.
 
     Args:
         envs: the inner envs, env factories, or a ``gymnasium.vector.SyncVectorEnv``.
@@ -252,7 +254,11 @@ class LatentActionVectorEnv(VectorEnv):
     def step(self, actions: Any) -> tuple[Any, np.ndarray, np.ndarray, np.ndarray, dict[str, Any]]:
         out = self.batch.step(actions)
         infos: dict[str, Any] = {}
+        horizon = self.batch.core.action_horizon
         for i, info in enumerate(out.infos):
+            executed = info["executed_actions"]
+            padding = np.full((horizon - len(executed), executed.shape[1]), np.nan, dtype=executed.dtype)
+            info = {**info, "executed_actions": np.concatenate([executed, padding])}
             if out.final_observations[i] is not None:
                 infos = self._add_info(infos, {"final_obs": out.final_observations[i], "final_info": info}, i)
                 info = out.reset_infos[i]

@@ -78,3 +78,13 @@ def test_gymnasium_vector_env_same_step_autoreset_over_a_sync_vector_env() -> No
     assert (obs[:, 2] == 0).all()  # already reset
     np.testing.assert_array_equal(infos["final_info"]["inner_steps"], [2, 2])  # the step info of a finished env
     assert "start" in infos  # its reset info
+
+
+def test_gymnasium_vector_env_pads_chunks_cut_at_different_steps() -> None:
+    vec = LatentActionVectorEnv([lambda: line_env(max_steps=1), lambda: line_env(max_steps=3)], AnalyticPolicy(H, A))
+    vec.reset(seed=0)
+    _, _, _, truncated, infos = vec.step(np.zeros((2, A), dtype=np.float32))
+    assert truncated.all()
+    executed = infos["final_info"]["executed_actions"]
+    assert executed.shape == (2, H, A)
+    np.testing.assert_array_equal(np.isnan(executed[:, :, 0]).sum(axis=1), [H - 1, H - 3])
