@@ -5,6 +5,7 @@ MDP M^w, whose action is the policy's initial noise ``w``. Any RL algorithm on M
 """
 
 from latent_mdp.chunk import latent_discount
+from latent_mdp.envs import ENV_IDS, make_vec, register_envs
 from latent_mdp.noise_space import NoiseSpace
 from latent_mdp.policy import NoisePolicy, PolicyContext, TensorContext
 from latent_mdp.vector import LatentActionVecEnv, LatentActionVectorEnv
@@ -12,6 +13,7 @@ from latent_mdp.warmup import warmup_replay_buffer
 from latent_mdp.wrapper import LatentActionWrapper
 
 __all__ = [
+    "ENV_IDS",
     "LatentActionVecEnv",
     "LatentActionVectorEnv",
     "LatentActionWrapper",
@@ -20,5 +22,8 @@ __all__ = [
     "PolicyContext",
     "TensorContext",
     "latent_discount",
+    "make_vec",
     "warmup_replay_buffer",
 ]
+
+register_envs()

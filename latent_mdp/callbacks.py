@@ -1,0 +1,165 @@
+"""SB3 callbacks of the training CLI: live progress, periodic evaluation, resumable checkpoints."""
+
+from __future__ import annotations
+
+import json
+import os
+from collections import deque
+from pathlib import Path
+from typing import Any, Callable
+
+import numpy as np
+from stable_baselines3.common.callbacks import BaseCallback
+from stable_baselines3.common.vec_env import VecEnv
+from tqdm.auto import tqdm
+
+from latent_mdp.evaluation import EvalResult, evaluate
+
+__all__ = ["Checkpointer", "LiveProgress", "PeriodicEval", "read_checkpoint_state"]
+
+STATE_FILE = "state.json"
+MODEL_FILE = "latest_model.zip"
+BUFFER_FILE = "replay_buffer.pkl"
+
+
+class LiveProgress(BaseCallback):
+    """A progress bar over latent steps with live success rate and max coverage of finished episodes.
+
+    Also counts inner env steps (``info["inner_steps"]``), logs ``rollout/success_rate``,
+    ``rollout/max_coverage`` and ``rollout/env_steps`` to the SB3 logger (TensorBoard).
+    """
+
+    def __init__(self, total_timesteps: int, env_steps: int = 0, window: int = 50, show: bool = True) -> None:
+        super().__init__()
+        self.total_timesteps = total_timesteps
+        self.env_steps = env_steps
+        self.successes: deque[float] = deque(maxlen=window)
+        self.coverages: deque[float] = deque(maxlen=window)
+        self.show = show
+        self._bar: tqdm | None = None
+        self._episode_success: np.ndarray | None = None
+        self._episode_coverage: np.ndarray | None = None
+
+    def _on_training_start(self) -> None:
+        n = self.training_env.num_envs
+        self._episode_success, self._episode_coverage = np.zeros(n, dtype=bool), np.zeros(n)
+        self._bar = tqdm(total=self.total_timesteps, initial=self.num_timesteps, desc="train", unit="step", disable=not self.show)
+
+    def _on_step(self) -> bool:
+        infos, dones = self.locals["infos"], self.locals["dones"]
+        for i, info in enumerate(infos):
+            self.env_steps += int(info.get("inner_steps", 1))
+            self._episode_success[i] |= bool(info.get("is_success", False))
+            self._episode_coverage[i] = max(self._episode_coverage[i], float(info.get("coverage", 0.0)))
+            if dones[i]:
+                self.successes.append(float(self._episode_success[i]))
+                self.coverages.append(self._episode_coverage[i])
+                self._episode_success[i], self._episode_coverage[i] = False, 0.0
+        self.logger.record("rollout/env_steps", self.env_steps)
+        if self.successes:
+            self.logger.record("rollout/success_rate", float(np.mean(self.successes)))
+            self.logger.record("rollout/max_coverage", float(np.mean(self.coverages)))
+        if self._bar is not None:
+            self._bar.n = min(self.num_timesteps, self.total_timesteps)
+            postfix = {"env_steps": self.env_steps}
+            if self.successes:
+                postfix.update(success=f"{np.mean(self.successes):.2f}", coverage=f"{np.mean(self.coverages):.3f}")
+            self._bar.set_postfix(postfix, refresh=False)
+            self._bar.update(0)
+        return True
+
+    def _on_training_end(self) -> None:
+        if self._bar is not None:
+            self._bar.close()
+
+
+class PeriodicEval(BaseCallback):
+    """Every ``eval_freq`` vector steps: evaluate deterministically, log, keep the best model.
+
+    Results are appended to ``history_path`` (JSON list of rows with ``timesteps``, ``env_steps``
+    and the :class:`EvalResult` fields). ``on_eval(row)`` runs after each evaluation (videos).
+    """
+
+    def __init__(
+        self,
+        eval_env: VecEnv,
+        eval_freq: int,
+        episodes: int,
+        run_dir: Path,
+        progress: LiveProgress,
+        seed: int = 10_000,
+        on_eval: Callable[[dict[str, Any]], None] | None = None,
+    ) -> None:
+        super().__init__()
+        self.eval_env = eval_env
+        self.eval_freq = eval_freq
+        self.episodes = episodes
+        self.run_dir = run_dir
+        self.progress = progress
+        self.seed = seed
+        self.on_eval = on_eval
+        self.history_path = run_dir / "eval_history.json"
+        self.history: list[dict[str, Any]] = json.loads(self.history_path.read_text()) if self.history_path.exists() else []
+        self.best = max((row["success_rate"], row["mean_max_coverage"]) for row in self.history) if self.history else None
+
+    def evaluate_now(self) -> EvalResult:
+        actor = lambda obs: self.model.predict(obs, deterministic=True)[0]  # noqa: E731
+        return evaluate(self.eval_env, actor, self.episodes, seed=self.seed)
+
+    def _on_step(self) -> bool:
+        if self.n_calls % self.eval_freq:
+            return True
+        result = self.evaluate_now()
+        row = {"timesteps": self.num_timesteps, "env_steps": self.progress.env_steps, **result.as_dict()}
+        self.history.append(row)
+        _write_json(self.history_path, self.history)
+        for key in ("success_rate", "mean_max_coverage", "mean_return"):
+            self.logger.record(f"eval/{key}", row[key])
+        tqdm.write(f"[eval @ {row['env_steps']} env steps] {result}")
+        score = (result.success_rate, result.mean_max_coverage)
+        if self.best is None or score > self.best:
+            self.best = score
+            self.model.save(self.run_dir / "best_model.zip")
+        if self.on_eval is not None:
+            self.on_eval(row)
+        return True
+
+
+class Checkpointer(BaseCallback):
+    """Every ``save_freq`` vector steps: save the model, its replay buffer and the step counters.
+
+    Files are replaced atomically, so an interruption mid-save leaves the previous checkpoint.
+    """
+
+    def __init__(self, run_dir: Path, save_freq: int, progress: LiveProgress) -> None:
+        super().__init__()
+        self.dir = run_dir / "checkpoint"
+        self.save_freq = save_freq
+        self.progress = progress
+
+    def _on_step(self) -> bool:
+        if self.n_calls % self.save_freq == 0:
+            self.save()
+        return True
+
+    def save(self) -> None:
+        self.dir.mkdir(parents=True, exist_ok=True)
+        self.model.save(self.dir / "tmp_model.zip")
+        os.replace(self.dir / "tmp_model.zip", self.dir / MODEL_FILE)
+        self.model.save_replay_buffer(self.dir / "tmp_buffer.pkl")
+        os.replace(self.dir / "tmp_buffer.pkl", self.dir / BUFFER_FILE)
+        _write_json(self.dir / STATE_FILE, {"timesteps": self.model.num_timesteps, "env_steps": self.progress.env_steps})
+
+
+def read_checkpoint_state(run_dir: Path) -> tuple[Path, Path, dict[str, int]] | None:
+    """The model, buffer and counters of ``run_dir``'s checkpoint, or None when there is none."""
+    directory = run_dir / "checkpoint"
+    if not (directory / STATE_FILE).exists():
+        return None
+    return directory / MODEL_FILE, directory / BUFFER_FILE, json.loads((directory / STATE_FILE).read_text())
+
+
+def _write_json(path: Path, content: Any) -> None:
+    tmp = path.with_suffix(".tmp")
+    tmp.write_text(json.dumps(content, indent=2) + "\n")
+    os.replace(tmp, path)

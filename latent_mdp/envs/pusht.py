@@ -1,0 +1,182 @@
+"""The DSRL-PushT-* environments: ``gym_pusht/PushT-v0`` steered through a frozen base policy.
+
+Each variant names a base-policy kind, the PushT observation that policy reads, its shipped
+checkpoint in ``latent_mdp/assets`` and its DSRL defaults. ``policy_path`` swaps in a user's own
+checkpoint of the same kind.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import gymnasium as gym
+
+from latent_mdp.noise_space import NoiseMode, NoiseSpace
+from latent_mdp.observations import ObsMode
+from latent_mdp.policy import NoisePolicy
+from latent_mdp.vector import LatentActionVecEnv
+from latent_mdp.wrapper import LatentActionWrapper
+
+__all__ = [
+    "ASSETS",
+    "PUSHT_TASK",
+    "VARIANTS",
+    "PushTVariant",
+    "load_base_policy",
+    "make_dsrl_pusht",
+    "make_dsrl_pusht_vec",
+    "make_inner_pusht",
+]
+
+ASSETS = Path(__file__).resolve().parent.parent / "assets"
+PUSHT_TASK = "Push the T-shaped block onto the T-shaped target."
+
+
+@dataclass(frozen=True)
+class PushTVariant:
+    """One base-policy kind on PushT and its DSRL defaults.
+
+    Attributes:
+        kind: ``flow``, ``pi0``, ``pi05``, ``smolvla`` or ``diffusion``.
+        obs_type: the gym-pusht observation the base policy reads.
+        asset: the shipped checkpoint's directory name under ``latent_mdp/assets``.
+        noise: the default noise parameterization.
+        obs_mode: what the latent actor observes by default.
+    """
+
+    kind: str
+    obs_type: str
+    asset: str
+    noise: NoiseMode
+    obs_mode: ObsMode
+
+
+VARIANTS: dict[str, PushTVariant] = {
+    "flow": PushTVariant("flow", "state", "pusht_flow", "full", "env"),
+    "pi0": PushTVariant("pi0", "pixels_agent_pos", "pusht_pi0", "repeat", "policy"),
+    "pi05": PushTVariant("pi05", "pixels_agent_pos", "pusht_pi05", "repeat", "policy"),
+    "smolvla": PushTVariant("smolvla", "pixels_agent_pos", "pusht_smolvla", "repeat", "policy"),
+    "diffusion": PushTVariant("diffusion", "pixels_agent_pos", "pusht_diffusion", "full", "policy"),
+}
+
+
+def _variant(kind: str) -> PushTVariant:
+    if kind not in VARIANTS:
+        raise ValueError(f"unknown PushT policy kind {kind!r}; expected one of {sorted(VARIANTS)}")
+    return VARIANTS[kind]
+
+
+def load_base_policy(kind: str, policy_path: str | Path | None = None, task: str | None = None) -> NoisePolicy:
+    """Load the frozen base policy of ``kind``: the shipped checkpoint, or ``policy_path``.
+
+    Raises:
+        FileNotFoundError: no shipped checkpoint, or ``policy_path`` names no local directory
+            (for LeRobot kinds a Hub id is tried, and fails offline with a clear message).
+    """
+    variant = _variant(kind)
+    if policy_path is None:
+        path = ASSETS / variant.asset
+        if not path.is_dir():
+            raise FileNotFoundError(
+                f"the shipped {kind} PushT checkpoint is missing at {path}; regenerate it with "
+                f"`python -m latent_mdp.envs.pusht_checkpoints --only {kind}` or pass policy_path="
+            )
+    else:
+        path = Path(policy_path).expanduser()
+    if kind == "flow":
+        from latent_mdp.policies.flow_mlp import FlowMLPPolicy
+
+        if not path.is_dir():
+            raise FileNotFoundError(f"policy_path {str(policy_path)!r} is not a local FlowMLPPolicy checkpoint directory")
+        return FlowMLPPolicy.from_pretrained(path)
+    from latent_mdp.policies.lerobot import LeRobotNoisePolicy
+
+    source: str | Path = path if path.exists() else str(policy_path)
+    return LeRobotNoisePolicy.from_pretrained(source, task=task or PUSHT_TASK)
+
+
+def make_inner_pusht(kind: str, render_mode: str | None = None) -> gym.Env:
+    """The plain ``gym_pusht/PushT-v0`` env with the observation the ``kind`` policy reads."""
+    import gym_pusht  # noqa: F401  (registers gym_pusht/PushT-v0)
+
+    return gym.make("gym_pusht/PushT-v0", obs_type=_variant(kind).obs_type, render_mode=render_mode or "rgb_array")
+
+
+def _wrapper_kwargs(
+    variant: PushTVariant,
+    policy: NoisePolicy,
+    noise: NoiseSpace | NoiseMode | None,
+    noise_bound: float,
+    action_horizon: int | None,
+    obs_mode: ObsMode | None,
+    extra: dict[str, Any],
+) -> dict[str, Any]:
+    horizon = action_horizon if action_horizon is not None else getattr(policy, "recommended_action_horizon", None)
+    return {
+        "noise": variant.noise if noise is None else noise,
+        "noise_bound": noise_bound,
+        "action_horizon": horizon,
+        "obs_mode": variant.obs_mode if obs_mode is None else obs_mode,
+        **extra,
+    }
+
+
+def make_dsrl_pusht(
+    kind: str,
+    *,
+    policy_path: str | Path | None = None,
+    noise: NoiseSpace | NoiseMode | None = None,
+    noise_bound: float = 1.5,
+    action_horizon: int | None = None,
+    obs_mode: ObsMode | None = None,
+    task: str | None = None,
+    render_mode: str | None = None,
+    **wrapper_kwargs: Any,
+) -> LatentActionWrapper:
+    """PushT as the latent-action MDP of a frozen base policy (the entry point of DSRL-PushT-*-v0).
+
+    Args:
+        kind: the base-policy kind (see :data:`VARIANTS`).
+        policy_path: a local checkpoint directory (or Hub id) instead of the shipped one.
+        noise: a :class:`NoiseSpace` or mode; default per kind (``repeat`` for the VLAs).
+        noise_bound: ``b_w``.
+        action_horizon: env steps per noise; default: the checkpoint's ``n_action_steps`` for
+            LeRobot policies, the whole chunk for the flow MLP.
+        obs_mode: what the latent actor observes; default per kind.
+        task: the language instruction for the VLAs (default: the PushT task string).
+        render_mode: ``"rgb_array"`` renders the inner PushT frame.
+        **wrapper_kwargs: more :class:`LatentActionWrapper` options (``reward``, ``gamma``, ``strict``).
+    """
+    variant = _variant(kind)
+    policy = load_base_policy(kind, policy_path, task)
+    kwargs = _wrapper_kwargs(variant, policy, noise, noise_bound, action_horizon, obs_mode, wrapper_kwargs)
+    return LatentActionWrapper(make_inner_pusht(kind, render_mode), policy, **kwargs)
+
+
+def make_dsrl_pusht_vec(
+    kind: str,
+    n_envs: int,
+    *,
+    policy: NoisePolicy | None = None,
+    policy_path: str | Path | None = None,
+    noise: NoiseSpace | NoiseMode | None = None,
+    noise_bound: float = 1.5,
+    action_horizon: int | None = None,
+    obs_mode: ObsMode | None = None,
+    task: str | None = None,
+    render_mode: str | None = None,
+    **wrapper_kwargs: Any,
+) -> LatentActionVecEnv:
+    """``n_envs`` PushT envs sharing one base policy and one policy call per chunk (SB3 ``VecEnv``).
+
+    ``policy`` reuses an already loaded base policy (e.g. for an evaluation env beside a training
+    env); otherwise it is loaded as in :func:`make_dsrl_pusht`.
+    """
+    variant = _variant(kind)
+    if policy is None:
+        policy = load_base_policy(kind, policy_path, task)
+    kwargs = _wrapper_kwargs(variant, policy, noise, noise_bound, action_horizon, obs_mode, wrapper_kwargs)
+    envs = [make_inner_pusht(kind, render_mode) for _ in range(n_envs)]
+    return LatentActionVecEnv(envs, policy, **kwargs)

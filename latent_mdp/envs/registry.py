@@ -1,0 +1,58 @@
+"""Gymnasium ids of the DSRL environments, and a vector maker for them.
+
+``import latent_mdp`` registers every id, so ``gym.make("DSRL-PushT-pi0-v0")`` works (as does
+``gym.make("latent_mdp:DSRL-PushT-pi0-v0")`` without the import).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import gymnasium as gym
+
+from latent_mdp.vector import LatentActionVecEnv
+
+__all__ = ["ENV_IDS", "make_inner", "make_vec", "register_envs"]
+
+PUSHT_KINDS = ("flow", "pi0", "pi05", "smolvla", "diffusion")
+ENV_IDS: dict[str, str] = {f"DSRL-PushT-{kind}-v0": kind for kind in PUSHT_KINDS}
+"""Every registered id, mapped to its base-policy kind."""
+
+
+def register_envs() -> None:
+    """Register every DSRL id with Gymnasium (idempotent)."""
+    for env_id, kind in ENV_IDS.items():
+        if env_id not in gym.registry:
+            gym.register(
+                id=env_id,
+                entry_point="latent_mdp.envs.pusht:make_dsrl_pusht",
+                kwargs={"kind": kind},
+                disable_env_checker=True,
+            )
+
+
+def _kind(env_id: str) -> str:
+    if env_id not in ENV_IDS:
+        raise ValueError(f"unknown DSRL env id {env_id!r}; registered: {sorted(ENV_IDS)}")
+    return ENV_IDS[env_id]
+
+
+def make_vec(env_id: str, n_envs: int = 1, **kwargs: Any) -> LatentActionVecEnv:
+    """The SB3 vector form of a registered id: ``n_envs`` envs, one base policy, batched calls.
+
+    Args:
+        env_id: a registered DSRL id.
+        n_envs: number of inner envs.
+        **kwargs: the id's kwargs (``policy_path``, ``noise``, ``action_horizon``, ...), or
+            ``policy=`` to reuse a loaded base policy.
+    """
+    from latent_mdp.envs.pusht import make_dsrl_pusht_vec
+
+    return make_dsrl_pusht_vec(_kind(env_id), n_envs, **kwargs)
+
+
+def make_inner(env_id: str, render_mode: str | None = None) -> gym.Env:
+    """The plain task env under a registered id (e.g. for videos of every inner frame)."""
+    from latent_mdp.envs.pusht import make_inner_pusht
+
+    return make_inner_pusht(_kind(env_id), render_mode)

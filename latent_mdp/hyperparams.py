@@ -1,0 +1,114 @@
+"""RL-Zoo-style hyperparameters: one YAML per algorithm, one entry per registered env id.
+
+An entry holds the algorithm's constructor arguments plus these keys of our own:
+
+* ``n_envs``: parallel inner envs (one batched policy call per chunk for all of them);
+* ``warmup_steps``: latent transitions of Gaussian warm-up (``w ~ N(0, I)``) before learning;
+* ``env_kwargs``: the env id's kwargs (``noise``, ``noise_bound``, ``action_horizon``, ...);
+* ``env_gamma``: the env-level discount; the algorithm gets ``env_gamma ** action_horizon``;
+* ``eval_freq`` / ``eval_episodes``: periodic evaluation, in latent steps per env / episodes.
+
+``policy_kwargs.activation_fn`` names an entry of :data:`latent_mdp.nets.ACTIVATIONS`.
+"""
+
+from __future__ import annotations
+
+import copy
+from dataclasses import dataclass, field
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from latent_mdp.envs.registry import ENV_IDS
+from latent_mdp.nets import ACTIVATIONS
+
+__all__ = ["ALGORITHMS", "TrainConfig", "algorithm_class", "load_hyperparams"]
+
+ALGORITHMS = ("sac", "td3", "tqc", "crossq", "dsrl-na")
+
+
+def algorithm_class(name: str) -> type:
+    """The SB3-style class of an algorithm name."""
+    if name == "sac":
+        from stable_baselines3 import SAC as cls
+    elif name == "td3":
+        from stable_baselines3 import TD3 as cls
+    elif name == "tqc":
+        from sb3_contrib import TQC as cls
+    elif name == "crossq":
+        from sb3_contrib import CrossQ as cls
+    elif name == "dsrl-na":
+        from agents import DSRLNA as cls
+    else:
+        raise ValueError(f"unknown algorithm {name!r}; expected one of {ALGORITHMS}")
+    return cls
+
+
+@dataclass
+class TrainConfig:
+    """Everything :func:`latent_mdp.train.train` needs besides the env id and the budget."""
+
+    algo: str
+    n_envs: int = 1
+    warmup_steps: int = 0
+    env_kwargs: dict[str, Any] = field(default_factory=dict)
+    env_gamma: float = 0.99
+    eval_freq: int = 2_000
+    eval_episodes: int = 50
+    algo_kwargs: dict[str, Any] = field(default_factory=dict)
+
+    def constructor_kwargs(self, action_horizon: int) -> dict[str, Any]:
+        """The algorithm's kwargs, with the latent discount and named activations resolved."""
+        kwargs = copy.deepcopy(self.algo_kwargs)
+        kwargs["gamma"] = self.env_gamma**action_horizon
+        policy_kwargs = kwargs.get("policy_kwargs", {})
+        if isinstance(policy_kwargs.get("activation_fn"), str):
+            name = policy_kwargs["activation_fn"]
+            if name not in ACTIVATIONS:
+                raise ValueError(f"unknown activation_fn {name!r}; expected one of {sorted(ACTIVATIONS)}")
+            policy_kwargs["activation_fn"] = ACTIVATIONS[name]
+        return kwargs
+
+
+OWN_KEYS = ("n_envs", "warmup_steps", "env_kwargs", "env_gamma", "eval_freq", "eval_episodes")
+
+
+def _read_yaml(path: Path | Any) -> dict[str, Any]:
+    with open(path) as f:
+        content = yaml.safe_load(f) or {}
+    if not isinstance(content, dict):
+        raise ValueError(f"{path}: expected a mapping of env ids to hyperparameters")
+    return content
+
+
+def _shipped(algo: str) -> dict[str, Any]:
+    filename = algo.replace("-", "_") + ".yml"
+    return _read_yaml(resources.files("latent_mdp") / "hyperparams" / filename)
+
+
+def load_hyperparams(env_id: str, algo: str, config: str | Path | None = None) -> TrainConfig:
+    """The shipped entry for ``env_id`` and ``algo``, updated by the same entry in ``config``.
+
+    ``config`` is a YAML file laid out like the shipped ones (env id -> keys); keys it sets
+    replace the shipped values (``env_kwargs`` and ``policy_kwargs`` are merged key by key).
+    """
+    if algo not in ALGORITHMS:
+        raise ValueError(f"unknown algorithm {algo!r}; expected one of {ALGORITHMS}")
+    if env_id not in ENV_IDS:
+        raise ValueError(f"unknown env id {env_id!r}; registered: {sorted(ENV_IDS)}")
+    entry = copy.deepcopy(_shipped(algo).get(env_id))
+    if entry is None:
+        raise ValueError(f"no {algo} hyperparameters for {env_id} in the shipped YAML")
+    if config is not None:
+        user = _read_yaml(Path(config))
+        if env_id not in user:
+            raise ValueError(f"{config} has no entry for {env_id} (its keys: {sorted(user)})")
+        for key, value in (user[env_id] or {}).items():
+            if key in ("env_kwargs", "policy_kwargs") and isinstance(value, dict):
+                entry[key] = {**entry.get(key, {}), **value}
+            else:
+                entry[key] = value
+    own = {key: entry.pop(key) for key in OWN_KEYS if key in entry}
+    return TrainConfig(algo=algo, **own, algo_kwargs=entry)

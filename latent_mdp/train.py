@@ -1,0 +1,177 @@
+"""Training and evaluation runs behind the ``latent-mdp`` CLI.
+
+A run directory holds everything a run makes: ``config.json`` (the resolved hyperparameters),
+TensorBoard logs in ``tb/``, ``eval_history.json``, ``videos/*.mp4``, ``checkpoint/`` (model,
+replay buffer, counters; ``--resume`` continues from it), ``best_model.zip``,
+``final_model.zip`` and ``summary.json`` (the base policy beside the trained one).
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from dataclasses import asdict
+from pathlib import Path
+from typing import Any
+
+from stable_baselines3.common.base_class import BaseAlgorithm
+from tqdm.auto import tqdm
+
+from latent_mdp.callbacks import Checkpointer, LiveProgress, PeriodicEval, read_checkpoint_state
+from latent_mdp.envs.registry import make_inner, make_vec
+from latent_mdp.evaluation import EvalResult, base_actor, evaluate
+from latent_mdp.hyperparams import TrainConfig, algorithm_class, load_hyperparams
+from latent_mdp.vector import LatentActionVecEnv
+from latent_mdp.video import record_episode
+from latent_mdp.warmup import warmup_replay_buffer
+
+__all__ = ["compare_with_base", "train"]
+
+EVAL_SEED = 10_000
+
+
+def _predict_actor(model: BaseAlgorithm):
+    return lambda obs: model.predict(obs, deterministic=True)[0]
+
+
+def compare_with_base(model: BaseAlgorithm, env: LatentActionVecEnv, episodes: int, seed: int = EVAL_SEED) -> dict[str, Any]:
+    """Evaluate the base policy (``w ~ N(0, I)``) and the trained actor on the same seeds."""
+    base = evaluate(env, base_actor(env.noise_space, env.num_envs, seed), episodes, seed=seed, progress=True)
+    trained = evaluate(env, _predict_actor(model), episodes, seed=seed, progress=True)
+    return {"base": base.as_dict(), "trained": trained.as_dict()}
+
+
+def format_comparison(comparison: dict[str, Any]) -> str:
+    """A small table: base against trained."""
+    lines = [f"{'':10s} {'success':>8s} {'max coverage':>13s} {'return':>8s}"]
+    for name in ("base", "trained"):
+        row = comparison[name]
+        lines.append(f"{name:10s} {row['success_rate']:8.1%} {row['mean_max_coverage']:13.3f} {row['mean_return']:8.2f}")
+    lines.append(f"({comparison['trained']['episodes']} episodes each, same seeds)")
+    return "\n".join(lines)
+
+
+def _build_model(cfg: TrainConfig, env: LatentActionVecEnv, seed: int, run_dir: Path) -> BaseAlgorithm:
+    cls = algorithm_class(cfg.algo)
+    kwargs = cfg.constructor_kwargs(env.batch.core.action_horizon)
+    policy = kwargs.pop("policy", "MlpPolicy")
+    return cls(policy, env, seed=seed, tensorboard_log=str(run_dir / "tb"), verbose=0, **kwargs)
+
+
+def train(
+    env_id: str,
+    algo: str,
+    steps: int,
+    *,
+    n_envs: int | None = None,
+    seed: int = 0,
+    config: str | Path | None = None,
+    run_dir: str | Path | None = None,
+    resume: bool = False,
+    videos: bool = True,
+    final_episodes: int = 100,
+    progress: bool = True,
+) -> dict[str, Any]:
+    """Train ``algo`` on ``env_id`` for ``steps`` latent steps (all envs together); return the summary.
+
+    Args:
+        steps: the budget in latent (agent) steps, counted over all envs as SB3 does; each
+            latent step executes ``action_horizon`` inner env steps (fewer at an episode end).
+        n_envs: overrides the YAML's ``n_envs``.
+        config: a YAML whose entry for ``env_id`` overrides the shipped hyperparameters.
+        run_dir: where everything goes (default ``runs/<env_id>_<algo>_s<seed>``).
+        resume: continue from ``run_dir``'s checkpoint (error if there is none).
+        final_episodes: episodes of the final base-versus-trained comparison.
+    """
+    cfg = load_hyperparams(env_id, algo, config)
+    if n_envs is not None:
+        cfg.n_envs = n_envs
+    run_dir = Path(run_dir or f"runs/{env_id}_{algo}_s{seed}")
+    checkpoint = read_checkpoint_state(run_dir) if resume else None
+    if resume and checkpoint is None:
+        raise FileNotFoundError(f"--resume: no checkpoint in {run_dir / 'checkpoint'}")
+    if not resume and (run_dir / "checkpoint").exists():
+        raise FileExistsError(f"{run_dir} already holds a run; pass --resume to continue it or choose another --out")
+    run_dir.mkdir(parents=True, exist_ok=True)
+    (run_dir / "config.json").write_text(json.dumps({"env_id": env_id, "seed": seed, "steps": steps, **asdict(cfg)}, indent=2, default=str))
+
+    env = make_vec(env_id, cfg.n_envs, **cfg.env_kwargs)
+    env.seed(seed)
+    eval_env = make_vec(env_id, min(10, cfg.eval_episodes), policy=env.policy, **cfg.env_kwargs)
+    start = time.perf_counter()
+    if checkpoint is not None:
+        model_path, buffer_path, state = checkpoint
+        model = algorithm_class(algo).load(model_path, env=env, tensorboard_log=str(run_dir / "tb"))
+        model.load_replay_buffer(buffer_path)
+        env_steps = state["env_steps"]
+        tqdm.write(f"resuming {run_dir} at {model.num_timesteps} latent steps")
+    else:
+        model = _build_model(cfg, env, seed, run_dir)
+        if cfg.warmup_steps:
+            warmup_replay_buffer(model, cfg.warmup_steps, seed=seed, progress=progress)
+        env_steps = 0
+
+    def save_video(row: dict[str, Any]) -> None:
+        if videos:
+            record_episode(
+                make_inner(env_id, "rgb_array"),
+                env.batch.core,
+                _predict_actor(model),
+                run_dir / "videos" / f"eval_{row['env_steps']:08d}.mp4",
+                seed=EVAL_SEED,
+            )
+
+    live = LiveProgress(steps, env_steps=env_steps, show=progress)
+    periodic = PeriodicEval(eval_env, cfg.eval_freq, cfg.eval_episodes, run_dir, live, seed=EVAL_SEED, on_eval=save_video)
+    checkpointer = Checkpointer(run_dir, save_freq=cfg.eval_freq, progress=live)
+    remaining = max(0, steps - model.num_timesteps)
+    try:
+        model.learn(remaining, callback=[live, periodic, checkpointer], reset_num_timesteps=checkpoint is None, tb_log_name="run")
+    except KeyboardInterrupt:
+        tqdm.write("interrupted: saving a checkpoint to resume from")
+        checkpointer.save()
+        raise
+    checkpointer.save()
+    model.save(run_dir / "final_model.zip")
+    train_seconds = time.perf_counter() - start
+    comparison = compare_with_base(model, eval_env, final_episodes)
+    summary = {
+        "env_id": env_id,
+        "algo": algo,
+        "seed": seed,
+        "latent_steps": model.num_timesteps,
+        "env_steps": live.env_steps,
+        "train_seconds": train_seconds,
+        **comparison,
+        "eval_history": periodic.history,
+    }
+    (run_dir / "summary.json").write_text(json.dumps(summary, indent=2) + "\n")
+    print(f"\n{env_id} / {algo}, seed {seed}: {live.env_steps} env steps in {train_seconds / 60:.1f} min")
+    print(format_comparison(comparison))
+    env.close()
+    eval_env.close()
+    return summary
+
+
+def evaluate_saved(env_id: str, model_path: str | Path, episodes: int, *, algo: str | None = None, video: Path | None = None) -> dict[str, Any]:
+    """Evaluate a saved model beside the base policy on ``env_id`` (the ``eval`` subcommand)."""
+    model_path = Path(model_path)
+    if not model_path.exists():
+        raise FileNotFoundError(f"no saved model at {model_path}")
+    config_file = model_path.parent / "config.json"
+    env_kwargs: dict[str, Any] = {}
+    if config_file.exists():
+        saved = json.loads(config_file.read_text())
+        algo = algo or saved.get("algo")
+        env_kwargs = saved.get("env_kwargs", {})
+    if algo is None:
+        raise ValueError(f"cannot tell the algorithm of {model_path}: pass --algo")
+    env = make_vec(env_id, min(10, episodes), **env_kwargs)
+    model = algorithm_class(algo).load(model_path, env=env)
+    comparison = compare_with_base(model, env, episodes)
+    print(format_comparison(comparison))
+    if video is not None:
+        stats = record_episode(make_inner(env_id, "rgb_array"), env.batch.core, _predict_actor(model), video, seed=EVAL_SEED)
+        print(f"video: {video} ({int(stats['frames'])} frames, success {bool(stats['success'])})")
+    env.close()
+    return comparison
