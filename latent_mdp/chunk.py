@@ -35,6 +35,8 @@ class ChunkResult:
         reward: summed, or discounted within the chunk, inner rewards.
         terminated / truncated: from the last executed inner step; kept apart.
         executed_actions: ``(n, A)``, the actions actually sent to the env (after clipping).
+        planned_actions: ``(h, A)``, the whole clipped chunk the latent action chose; it differs
+            from ``executed_actions`` when the episode ended mid-chunk.
         info: the last inner step's info.
     """
 
@@ -42,12 +44,14 @@ class ChunkResult:
     reward: float
     terminated: bool
     truncated: bool
-    executed_actions: np.ndarray
+    planned_actions: np.ndarray
     info: dict[str, Any] = field(default_factory=dict)
 
     @property
-    def inner_steps(self) -> int:
-        return len(self.executed_actions)
+    def executed_actions(self) -> np.ndarray:
+        return self.planned_actions[: self.inner_steps]
+
+    inner_steps: int = 0
 
 
 def run_chunk(
@@ -75,7 +79,7 @@ def run_chunk(
             weight *= gamma
         if terminated or truncated:
             break
-    return ChunkResult(obs, reward, bool(terminated), bool(truncated), actions[:n], dict(info))
+    return ChunkResult(obs, reward, bool(terminated), bool(truncated), actions, dict(info), n)
 
 
 def validate_latent_action(

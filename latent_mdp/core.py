@@ -114,6 +114,7 @@ class LatentCore:
         return {
             **result.info,
             "executed_actions": result.executed_actions,
+            "decoded_chunk": result.planned_actions,
             "inner_steps": result.inner_steps,
             "noise": w,
             "latent_action": u,

@@ -23,6 +23,7 @@ class LatentActionWrapper(gym.Wrapper):
     ``truncated`` (kept apart: a time limit stays ``truncated``), sums the inner rewards (or
     discounts them within the chunk with ``reward="discounted"``), and returns the last
     observation. ``info`` carries ``executed_actions`` ``(n, A)``, ``inner_steps`` ``n``,
+    ``decoded_chunk`` ``(h, A)`` (the whole chunk, also when the episode ended before its end),
     ``noise`` ``(H, D)``, ``latent_action`` ``(k,)`` and the last inner info.
 
     Out-of-bound latent actions are clipped to ``[-1, 1]``, or rejected with ``strict=True``;

@@ -1,0 +1,91 @@
+"""Reaching the latent-action MDP behind an SB3 ``VecEnv``: the frozen policy, noise space, chunking.
+
+An agent on M^w that re-runs the base policy (DSRL-NA does, in every update) needs the policy that
+the env itself uses, never a global. Two in-process forms carry one:
+
+* a ``DummyVecEnv`` of :class:`latent_mdp.LatentActionWrapper` (what SB3 builds from a single
+  wrapper, possibly under ``Monitor`` and other gymnasium wrappers);
+* a :class:`latent_mdp.LatentActionVecEnv`.
+
+VecEnv wrappers (``VecMonitor``, ...) on top are looked through with ``unwrapped``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import gymnasium as gym
+import numpy as np
+from stable_baselines3.common.vec_env import DummyVecEnv, VecEnv
+
+from latent_mdp.core import LatentCore
+from latent_mdp.vector import LatentActionVecEnv
+from latent_mdp.wrapper import LatentActionWrapper
+
+__all__ = ["ChunkSpec", "LatentEnv", "latent_env_of"]
+
+
+@dataclass(frozen=True)
+class ChunkSpec:
+    """The shape and units of executed action chunks: what the action critic Q^A consumes.
+
+    Attributes:
+        horizon: ``h``, actions executed per latent step.
+        action_dim: ``A``.
+        low / high: ``(A,)`` bounds of the inner env's action space (env units); chunks are
+            clipped to them and scaled to ``[-1, 1]`` where both are finite.
+    """
+
+    horizon: int
+    action_dim: int
+    low: tuple[float, ...]
+    high: tuple[float, ...]
+
+    @classmethod
+    def from_space(cls, horizon: int, space: gym.Space) -> ChunkSpec:
+        if not isinstance(space, gym.spaces.Box) or len(space.shape) != 1:
+            raise TypeError(f"DSRL-NA needs a flat Box action space in the inner env; got {space}")
+        low, high = (tuple(float(x) for x in np.asarray(b, dtype=np.float64)) for b in (space.low, space.high))
+        return cls(horizon, space.shape[0], low, high)
+
+
+@dataclass(frozen=True)
+class LatentEnv:
+    """What DSRL-NA needs from M^w: its core (policy, noise space, obs mode) and its chunk spec."""
+
+    core: LatentCore
+    chunk: ChunkSpec
+
+
+def _find_wrapper(env: gym.Env) -> LatentActionWrapper | None:
+    while True:
+        if isinstance(env, LatentActionWrapper):
+            return env
+        if not isinstance(env, gym.Wrapper):
+            return None
+        env = env.env
+
+
+def latent_env_of(env: VecEnv) -> LatentEnv:
+    """The latent-action MDP behind ``env``.
+
+    Raises:
+        TypeError: ``env`` is neither form (e.g. a ``SubprocVecEnv``, whose policy lives in
+            other processes), or its latent actor does not observe the env observation.
+    """
+    venv = env.unwrapped
+    if isinstance(venv, LatentActionVecEnv):
+        core, inner = venv.batch.core, venv.batch.envs[0]
+    elif isinstance(venv, DummyVecEnv) and (wrapper := _find_wrapper(venv.envs[0])) is not None:
+        core, inner = wrapper.core, wrapper.env
+    else:
+        raise TypeError(
+            "DSRL-NA runs the frozen base policy itself, so it needs M^w in this process: a "
+            f"LatentActionWrapper (in a DummyVecEnv) or a LatentActionVecEnv; got {type(venv).__name__}"
+        )
+    if core.observations.obs_mode != "env":
+        raise TypeError(
+            f"DSRL-NA re-encodes stored observations with the base policy, so the latent actor must "
+            f"observe the env observation (obs_mode='env'); got obs_mode={core.observations.obs_mode!r}"
+        )
+    return LatentEnv(core, ChunkSpec.from_space(core.action_horizon, inner.action_space))

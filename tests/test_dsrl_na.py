@@ -1,0 +1,288 @@
+"""DSRL-NA: each loss against a known answer, learning on a noise-peaked toy task, bounds, save/load, vectors."""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import gymnasium as gym
+import numpy as np
+import pytest
+import torch
+from torch import nn
+
+from agents import DSRLNA, chunk_episode
+from latent_mdp import LatentActionVecEnv, LatentActionWrapper, NoisePolicy, TensorContext
+from tests.toy import AnalyticPolicy, expected_chunk
+
+SMALL = {"net_arch": [64, 64]}
+
+
+class PeakEnv(gym.Env):
+    """A context ``x ~ U(-1, 1)`` held for an episode; each inner step pays ``-(a - slope * x - offset)^2``.
+
+    Observation ``(1,)`` = ``x``. The episode ends after ``length`` inner steps: terminated, or
+    truncated with ``timeout=True``.
+    """
+
+    def __init__(self, slope: float = 2.5, offset: float = 0.0, length: int = 2, timeout: bool = False) -> None:
+        self.slope, self.offset, self.length, self.timeout = slope, offset, length, timeout
+        self.observation_space = gym.spaces.Box(-1.0, 1.0, (1,), np.float32)
+        self.action_space = gym.spaces.Box(-10.0, 10.0, (1,), np.float32)
+        self.x, self.t = 0.0, 0
+
+    def reset(self, *, seed: int | None = None, options: dict | None = None) -> tuple[np.ndarray, dict]:
+        super().reset(seed=seed)
+        self.x, self.t = float(self.np_random.uniform(-1.0, 1.0)), 0
+        return np.array([self.x], np.float32), {}
+
+    def step(self, action: np.ndarray) -> tuple[np.ndarray, float, bool, bool, dict[str, Any]]:
+        self.t += 1
+        reward = -((float(action[0]) - self.slope * self.x - self.offset) ** 2)
+        done = self.t >= self.length
+        return np.array([self.x], np.float32), reward, done and not self.timeout, done and self.timeout, {}
+
+
+class RecordingPolicy(AnalyticPolicy):
+    """AnalyticPolicy that also records the shape of every decoded noise batch and its largest |w|."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.noise_shapes: list[tuple[int, ...]] = []
+        self.max_abs_noise = 0.0
+
+    def decode(self, ctx: TensorContext, noise: torch.Tensor) -> torch.Tensor:
+        self.noise_shapes.append(tuple(noise.shape))
+        self.max_abs_noise = max(self.max_abs_noise, float(noise.abs().max()))
+        return super().decode(ctx, noise)
+
+
+def peak_model(policy: NoisePolicy | None = None, env_kwargs: dict | None = None, **kwargs: Any) -> DSRLNA:
+    """DSRLNA on PeakEnv with a chunk of 2 one-dimensional actions steered by 2 free noise rows."""
+    policy = policy or RecordingPolicy(2, 1, nonlinear=True)
+    env = LatentActionWrapper(PeakEnv(**(env_kwargs or {})), policy, noise="full")
+    params = {"learning_starts": 100, "batch_size": 64, "gradient_steps": 1, "policy_kwargs": SMALL, "seed": 0, **kwargs}
+    return DSRLNA("MlpPolicy", env, **params)
+
+
+def peak_return(model: DSRLNA, n: int = 201) -> float:
+    """Mean return of the deterministic actor over contexts ``x`` on a grid (optimum 0)."""
+    xs = np.linspace(-1, 1, n, dtype=np.float32)[:, None]
+    u, _ = model.predict(xs, deterministic=True)
+    chunks = model.decode_chunks(xs, u).numpy()[..., 0]  # (n, 2)
+    return float(np.mean(np.sum(-((chunks - 2.5 * xs) ** 2), axis=1)))
+
+
+# --- the three losses, each on a problem with a known answer -----------------------------------
+
+
+class ChainEnv(gym.Env):
+    """Positions ``0..5`` (one-hot observation); every inner step moves right and pays ``a[0]``; 5 terminates."""
+
+    length = 5
+
+    def __init__(self) -> None:
+        self.observation_space = gym.spaces.Box(0.0, 1.0, (self.length + 1,), np.float32)
+        self.action_space = gym.spaces.Box(-1.0, 1.0, (1,), np.float32)
+        self.p = 0
+
+    def _obs(self) -> np.ndarray:
+        return np.eye(self.length + 1, dtype=np.float32)[self.p]
+
+    def reset(self, *, seed: int | None = None, options: dict | None = None) -> tuple[np.ndarray, dict]:
+        super().reset(seed=seed)
+        self.p = 0
+        return self._obs(), {}
+
+    def step(self, action: np.ndarray) -> tuple[np.ndarray, float, bool, bool, dict]:
+        self.p += 1
+        return self._obs(), float(action[0]), self.p == self.length, False, {}
+
+
+class ConstantPolicy(NoisePolicy):
+    """Ignores its noise: every action is 0.5, so its Q is known in closed form."""
+
+    chunk_size, noise_dim, action_dim = 2, 1, 1
+
+    def encode(self, obs_batch: np.ndarray) -> TensorContext:
+        return TensorContext(obs=torch.as_tensor(obs_batch))
+
+    def decode(self, ctx: TensorContext, noise: torch.Tensor) -> torch.Tensor:
+        return torch.full((noise.shape[0], 2, 1), 0.5)
+
+
+def chain_q(p: int, chunk: np.ndarray, gamma: float) -> float:
+    """True ``Q(p, chunk)`` on ChainEnv when every later chunk is the constant policy's."""
+    n = min(2, ChainEnv.length - p)
+    if p + n == ChainEnv.length:
+        return float(chunk[:n].sum())
+    return float(chunk[:n].sum()) + gamma * chain_q(p + n, np.full(2, 0.5), gamma)
+
+
+def test_action_critic_converges_to_the_true_q_of_a_fixed_policy() -> None:
+    rng = np.random.default_rng(0)
+    eye = np.eye(ChainEnv.length + 1, dtype=np.float32)
+    episodes = []
+    for _ in range(100):  # random behaviour: every position and chunk value gets data
+        actions = rng.uniform(-1, 1, (ChainEnv.length, 1))
+        episodes.append(chunk_episode(eye[: ChainEnv.length], actions, actions[:, 0], np.arange(5) == 4, horizon=2))
+    env = LatentActionWrapper(ChainEnv(), ConstantPolicy(), noise="full")
+    model = DSRLNA(
+        "MlpPolicy", env, gamma=0.9, tau=0.1, learning_rate=1e-3, batch_size=128,
+        n_noise_samples=1, n_noise_critic_steps=0, policy_kwargs=SMALL, seed=0,
+    )  # fmt: skip
+    for part in episodes:
+        model.add_offline(part)
+    model.pretrain_offline(600)
+    errors = []
+    for p in range(ChainEnv.length):
+        first = rng.uniform(-1, 1, 20)
+        chunks = np.stack([first, first if p == 4 else rng.uniform(-1, 1, 20)], axis=1)  # p = 4: one step left
+        with torch.no_grad():
+            q = model.chunk_critic(torch.as_tensor(eye[[p] * 20]), torch.as_tensor(chunks[..., None], dtype=torch.float32))
+        truth = np.array([chain_q(p, c, 0.9) for c in chunks])
+        errors.append(np.abs(q.min(0).values.numpy() - truth).max())
+    assert max(errors) < 0.1, errors  # true values span -2 .. 2.4
+
+
+def test_distillation_recovers_the_action_critic_through_a_linear_base_policy() -> None:
+    model = peak_model(RecordingPolicy(2, 1), learning_starts=300)
+    model.learn(300)  # Gaussian warm-up only: the buffer holds states; Q^A stays at its (random) init
+    for _ in range(150):
+        batch = model.replay_buffer.sample(64)
+        obs, next_obs = model.policy.features(batch.observations), model.policy.features(batch.next_observations)
+        states = np.concatenate([batch.raw_observations, batch.raw_next_observations])
+        u, chunks = model.decode_candidates(states, model.actor(next_obs).detach())
+        model.noise_critic_steps(torch.cat([obs, next_obs]), u, chunks, 64)
+    xs = np.repeat(np.linspace(-1, 1, 8, dtype=np.float32), 50)[:, None]
+    u = model.latent.core.noise_space.sample_gaussian_action(np.random.default_rng(1), len(xs))
+    with torch.no_grad():
+        truth = model.chunk_critic(torch.as_tensor(xs), model.decode_chunks(xs, u)).min(0).values
+        distilled = model.noise_critic(torch.as_tensor(xs), torch.as_tensor(u))
+    within = lambda q: q.reshape(8, 50) - q.reshape(8, 50).mean(1, keepdim=True)  # noqa: E731
+    residual = ((within(distilled) - within(truth)) ** 2).mean() / within(truth).var()
+    assert residual < 0.1  # Q^w explains > 90% of Q^A's variation across noises, state by state
+    assert torch.abs(distilled - truth).mean() < 0.1 * truth.std()
+
+
+class KnownNoiseQ(nn.Module):
+    """``Q^w(s, u) = -||u - u*(s)||^2`` with ``u*(x) = (0.5 x, -0.3)``."""
+
+    def forward(self, obs: torch.Tensor, u: torch.Tensor) -> torch.Tensor:
+        best = torch.stack([0.5 * obs[:, 0], torch.full_like(obs[:, 0], -0.3)], dim=1)
+        return -((u - best) ** 2).sum(1)
+
+
+def test_actor_moves_to_the_argmax_of_a_known_noise_critic_and_entropy_tracks_its_target() -> None:
+    xs = torch.linspace(-1, 1, 64)[:, None]
+    best = np.stack([0.5 * xs[:, 0].numpy(), np.full(64, -0.3)], axis=1)
+    sharp = peak_model(learning_rate=3e-3, ent_coef=1e-4)
+    sharp.noise_critic = KnownNoiseQ()
+    before = np.abs(sharp.predict(xs.numpy(), deterministic=True)[0] - best).max()
+    for _ in range(400):
+        sharp.actor_step(xs)
+    after = np.abs(sharp.predict(xs.numpy(), deterministic=True)[0] - best).max()
+    assert after < 0.05 < before
+
+    for target, direction in ((-1.0, -1), (3.0, 1)):  # start in between: the [-1, 1]^2 box caps entropy at 2 log 2
+        tuned = peak_model(target_entropy=target)  # automatic alpha, starting at 1
+        tuned.noise_critic = KnownNoiseQ()
+        logs = [tuned.actor_step(xs) for _ in range(100)]
+        assert np.sign(logs[-1]["ent_coef"] - logs[0]["ent_coef"]) == direction
+
+
+# --- learning -----------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_learns_the_state_dependent_optimal_noise_of_a_nonlinear_policy(seed: int) -> None:
+    """Budget: 600 latent steps (100 Gaussian warm-up), UTD 1. Optimum 0; w = 0 scores -2.5, the best fixed noise -1.5."""
+    model = peak_model(seed=seed, learning_rate=1e-3, n_noise_critic_steps=5)
+    model.learn(600)
+    assert peak_return(model) > -0.25
+
+
+# --- bounds, buffer semantics, cost -------------------------------------------------------------
+
+
+def test_noises_never_leave_the_bound_even_when_the_reward_pushes_past_it() -> None:
+    policy = RecordingPolicy(2, 1)
+    # The first action a = w + x should reach 2.5: its best noise, 2.5 - x, lies beyond b_w = 1.5.
+    model = peak_model(policy, env_kwargs={"slope": 0.0, "offset": 2.5}, learning_rate=1e-3)
+    model.learn(400)
+    bound = model.latent.core.noise_space.bound
+    u, _ = model.predict(np.linspace(-1, 1, 50, dtype=np.float32)[:, None], deterministic=True)
+    assert u[:, 0].mean() > 0.8, u[:, 0].mean()  # the actor presses against the bound ...
+    assert policy.max_abs_noise <= bound + 1e-6  # ... but no decode ever saw a noise beyond it
+    assert np.abs(model.replay_buffer.noises[: model.replay_buffer.size()]).max() <= bound + 1e-6
+
+
+def test_one_update_costs_one_encode_and_one_decode_of_2bk_noises() -> None:
+    policy = RecordingPolicy(2, 1)
+    model = peak_model(policy, learning_starts=100, n_noise_samples=3)
+    model.learn(100)
+    encodes, decodes = policy.encode_calls, policy.decode_calls
+    policy.noise_shapes.clear()
+    model.train(gradient_steps=4, batch_size=32)
+    assert (policy.encode_calls - encodes, policy.decode_calls - decodes) == (4, 4)
+    assert policy.noise_shapes == [(2 * 32 * 3, 2, 1)] * 4
+
+
+@pytest.mark.parametrize("timeout", [False, True])
+def test_buffer_keeps_whole_chunks_and_bootstraps_truncation_only(timeout: bool) -> None:
+    """Episodes of 3 inner steps with chunks of 2: every second latent step ends after 1 step."""
+    policy = RecordingPolicy(2, 1)
+    model = peak_model(policy, env_kwargs={"length": 3, "timeout": timeout}, learning_starts=40)
+    model.learn(40)
+    buffer, size = model.replay_buffer, model.replay_buffer.size()
+    n_steps = buffer.n_steps[:size, 0]
+    np.testing.assert_array_equal(n_steps, np.tile([2, 1], size // 2))
+    for i in range(size):  # the stored chunk is the decoded one, its unexecuted tail included
+        expected = expected_chunk(policy, buffer.observations[i, 0], buffer.noises[i, 0])
+        np.testing.assert_allclose(buffer.chunks[i, 0], expected, atol=1e-5)
+    ended = n_steps == 1
+    np.testing.assert_array_equal(buffer.dones[:size, 0], ended)
+    np.testing.assert_array_equal(buffer.timeouts[:size, 0], ended & timeout)
+    sample = buffer.sample(256)
+    if timeout:
+        assert sample.dones.sum() == 0  # truncation bootstraps
+    else:
+        assert 0 < sample.dones.mean() < 1  # termination does not
+
+
+# --- API: save/load, vector envs, offline-only training ----------------------------------------
+
+
+def test_save_load_reproduces_predict_exactly(tmp_path) -> None:
+    model = peak_model(learning_starts=50)
+    model.learn(150)
+    model.save(tmp_path / "dsrl")
+    obs = np.random.default_rng(0).uniform(-1, 1, (32, 1)).astype(np.float32)
+    expected = model.predict(obs, deterministic=True)[0]
+    without_env = DSRLNA.load(tmp_path / "dsrl")
+    np.testing.assert_array_equal(without_env.predict(obs, deterministic=True)[0], expected)
+    env = LatentActionWrapper(PeakEnv(), RecordingPolicy(2, 1, nonlinear=True), noise="full")
+    with_env = DSRLNA.load(tmp_path / "dsrl", env=env)
+    np.testing.assert_array_equal(with_env.predict(obs, deterministic=True)[0], expected)
+    with_env.learn(20, reset_num_timesteps=False)  # keeps training through the new env's policy
+    assert with_env.latent.core.policy is env.policy
+
+
+def test_vector_env_shares_the_base_policy_across_envs() -> None:
+    policy = RecordingPolicy(2, 1, nonlinear=True)
+    env = LatentActionVecEnv([PeakEnv] * 3, policy, noise="full")
+    model = DSRLNA("MlpPolicy", env, learning_starts=60, batch_size=32, gradient_steps=2, policy_kwargs=SMALL, seed=0)
+    model.learn(150)
+    assert model.latent.core.policy is policy
+    buffer = model.replay_buffer
+    assert buffer.size() == math.ceil(150 / 3) and buffer.noises.shape[1] == 3
+    assert np.all(buffer.n_steps[: buffer.size()] == 2)  # every env column was written
+    assert np.isfinite(model.predict(np.zeros((3, 1), np.float32))[0]).all()
+
+
+def test_rejects_envs_whose_policy_it_cannot_reach_or_reencode() -> None:
+    with pytest.raises(TypeError, match="LatentActionWrapper"):
+        DSRLNA("MlpPolicy", PeakEnv())
+    features_env = LatentActionWrapper(PeakEnv(), AnalyticPolicy(2, 1), noise="full", obs_mode="policy")
+    with pytest.raises(TypeError, match="obs_mode"):
+        DSRLNA("MlpPolicy", features_env)
