@@ -20,7 +20,10 @@ def linear_dataset(n: int = 2000, chunk: int = 3) -> tuple[np.ndarray, np.ndarra
 @pytest.fixture(scope="module")
 def trained() -> tuple[FlowMLPPolicy, np.ndarray, np.ndarray]:
     obs, chunks = linear_dataset()
-    config = fit_normalization(FlowMLPConfig(obs_dim=3, action_dim=2, chunk_size=3, hidden_dim=64, n_layers=2), obs, chunks)
+    config = FlowMLPConfig(
+        obs_dim=3, action_dim=2, chunk_size=3, hidden_dim=64, n_layers=2, periodic_obs_dims=[2], relative_action_obs_dims=[0, 1]
+    )
+    config = fit_normalization(config, obs, chunks)
     policy = FlowMLPPolicy(config)
     losses = train_flow_bc(policy, obs, chunks, steps=1500, batch_size=128, lr=2e-3, progress=False)
     assert np.mean(losses[-100:]) < 0.3 * np.mean(losses[:100])
@@ -64,12 +67,32 @@ def test_save_and_load_reproduce_actions(trained, tmp_path) -> None:
     torch.testing.assert_close(policy.features(policy.encode(obs[:3])), loaded.features(loaded.encode(obs[:3])))
 
 
+def test_relative_actions_add_the_observation_back(trained) -> None:
+    policy, obs, _ = trained
+    shifted = obs[:1].copy()
+    shifted[0, 0] += 0.25  # moves the offset of action column 0 (and the embedding)
+    w = torch.zeros(1, 3, 2)
+    base = policy.decode(policy.encode(obs[:1]), w)
+    ctx = policy.encode(shifted)
+    ctx.tensors["embedding"] = policy.encode(obs[:1])["embedding"]  # same embedding, new offset
+    torch.testing.assert_close(policy.decode(ctx, w)[..., 0], base[..., 0] + 0.25)
+    torch.testing.assert_close(policy.decode(ctx, w)[..., 1], base[..., 1] + float(obs[0, 1] - shifted[0, 1]))
+
+
+def test_periodic_dims_have_no_jump_at_two_pi() -> None:
+    policy = FlowMLPPolicy(FlowMLPConfig(obs_dim=1, action_dim=1, chunk_size=1, periodic_obs_dims=[0]))
+    near_zero, near_two_pi = policy.normalize_obs(np.array([[1e-4]])), policy.normalize_obs(np.array([[2 * np.pi - 1e-4]]))
+    torch.testing.assert_close(near_zero[:, 1:], near_two_pi[:, 1:], atol=1e-3, rtol=0)
+
+
 def test_clear_errors(trained, tmp_path) -> None:
     policy, _, _ = trained
     with pytest.raises(ValueError, match=r"state observations of shape \(B, 3\)"):
         policy.encode(np.zeros((2, 5)))
     with pytest.raises(FileNotFoundError, match="config.json is missing"):
         FlowMLPPolicy.from_pretrained(tmp_path / "nowhere")
+    with pytest.raises(ValueError, match="one observation column per action column"):
+        FlowMLPConfig(obs_dim=3, action_dim=2, relative_action_obs_dims=[0])
     with pytest.raises(ValueError, match=r"action chunks must have shape"):
         train_flow_bc(policy, np.zeros((4, 3)), np.zeros((4, 2, 2)), steps=1, progress=False)
 

@@ -35,12 +35,20 @@ def train_flow_checkpoint(demos: Path, out: Path, steps: int, seed: int = 0) -> 
     """Train the built-in flow MLP on the demos' state observations; save it to ``out``."""
     data = load_bc_arrays(demos, FLOW_CHUNK)
     torch.manual_seed(seed)
-    config = fit_normalization(FlowMLPConfig(obs_dim=5, action_dim=2, chunk_size=FLOW_CHUNK), data.states, data.action_chunks)
+    config = FlowMLPConfig(
+        obs_dim=5,
+        action_dim=2,
+        chunk_size=FLOW_CHUNK,
+        hidden_dim=512,
+        periodic_obs_dims=[4],  # the block angle
+        relative_action_obs_dims=[0, 1],  # target position relative to the agent
+    )
+    config = fit_normalization(config, data.states, data.action_chunks)
     policy = FlowMLPPolicy(config)
     losses = train_flow_bc(policy, data.states, data.action_chunks, steps=steps, seed=seed)
     policy.save_pretrained(out)
     return {
-        "observation": "state (5,): agent x, y, block x, y, angle",
+        "observation": "state (5,): agent x, y, block x, y, angle (as sin, cos); actions relative to the agent",
         "frames": int(len(data.states)),
         "episodes": int(len(data.episode_bounds)),
         "final_loss": float(sum(losses[-500:]) / len(losses[-500:])),
@@ -49,7 +57,7 @@ def train_flow_checkpoint(demos: Path, out: Path, steps: int, seed: int = 0) -> 
 
 
 TRAINERS: dict[str, Callable[[Path, Path, int, int], dict]] = {"flow": train_flow_checkpoint}
-DEFAULT_STEPS = {"flow": 40_000}
+DEFAULT_STEPS = {"flow": 60_000}
 
 
 def evaluate_base(kind: str, episodes: int, n_envs: int = 10, seed: int = 10_000) -> EvalResult:

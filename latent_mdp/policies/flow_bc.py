@@ -12,7 +12,12 @@ __all__ = ["fit_normalization", "train_flow_bc"]
 
 
 def fit_normalization(config: FlowMLPConfig, observations: np.ndarray, chunks: np.ndarray) -> FlowMLPConfig:
-    """Set ``config``'s statistics from observations ``(N, O)`` and action chunks ``(N, H, A)``."""
+    """Set ``config``'s statistics from observations ``(N, O)`` and action chunks ``(N, H, A)``.
+
+    With ``relative_action_obs_dims`` the action range is that of the relative actions.
+    """
+    if config.relative_action_obs_dims:
+        chunks = chunks - observations[:, None, config.relative_action_obs_dims]
     flat_actions = chunks.reshape(-1, chunks.shape[-1])
     config.obs_mean = observations.mean(0).tolist()
     config.obs_std = np.maximum(observations.std(0), 1e-3).tolist()
@@ -43,7 +48,7 @@ def train_flow_bc(
         raise ValueError(f"action chunks must have shape (N, {expected[0]}, {expected[1]}); got {chunks.shape}")
     generator = torch.Generator().manual_seed(seed)
     obs = policy.normalize_obs(observations)
-    actions = policy.normalize_actions(chunks)
+    actions = policy.normalize_actions(chunks, policy.action_offset(observations))
     optimizer = torch.optim.AdamW(policy.net.parameters(), lr=lr, weight_decay=1e-4)
     schedule = torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, T_max=steps)
     policy.net.train()

@@ -7,7 +7,12 @@ from ``t = 1`` (the noise) to ``t = 0`` (the action chunk). Given the noise, sam
 deterministic, which is what DSRL steers.
 
 Observations are standardized and actions scaled to ``[-1, 1]`` with statistics stored in the
-config, so ``decode`` returns actions in env units.
+config, so ``decode`` returns actions in env units. Two options help on tasks like PushT:
+
+* ``periodic_obs_dims``: angles enter the network as ``(sin, cos)``, with no jump at ``2 pi``;
+* ``relative_action_obs_dims``: action column ``j`` is predicted relative to observation column
+  ``relative_action_obs_dims[j]`` (e.g. a target position relative to the agent's position) and
+  the observation is added back after decoding.
 """
 
 from __future__ import annotations
@@ -45,6 +50,8 @@ class FlowMLPConfig:
     n_layers: int = 3
     time_embed_dim: int = 32
     num_steps: int = 10
+    periodic_obs_dims: list[int] = field(default_factory=list)
+    relative_action_obs_dims: list[int] = field(default_factory=list)
     obs_mean: list[float] = field(default_factory=list)
     obs_std: list[float] = field(default_factory=list)
     action_low: list[float] = field(default_factory=list)
@@ -59,6 +66,15 @@ class FlowMLPConfig:
             raise ValueError(f"obs statistics must have obs_dim={self.obs_dim} entries")
         if len(self.action_low) != self.action_dim or len(self.action_high) != self.action_dim:
             raise ValueError(f"action bounds must have action_dim={self.action_dim} entries")
+        if any(not 0 <= d < self.obs_dim for d in [*self.periodic_obs_dims, *self.relative_action_obs_dims]):
+            raise ValueError(f"periodic and relative-action dims must index the {self.obs_dim} observation columns")
+        if self.relative_action_obs_dims and len(self.relative_action_obs_dims) != self.action_dim:
+            raise ValueError(f"relative_action_obs_dims needs one observation column per action column ({self.action_dim})")
+
+    @property
+    def encoder_input_dim(self) -> int:
+        """Width of the network's observation input: each periodic column becomes (sin, cos)."""
+        return self.obs_dim + len(self.periodic_obs_dims)
 
 
 def _mlp(in_dim: int, hidden_dim: int, out_dim: int, n_layers: int) -> nn.Sequential:
@@ -84,7 +100,9 @@ class FlowMLPNet(nn.Module):
         super().__init__()
         self.config = config
         flat = config.chunk_size * config.action_dim
-        self.obs_encoder = nn.Sequential(nn.Linear(config.obs_dim, config.hidden_dim), nn.SiLU())
+        self.obs_encoder = nn.Sequential(
+            nn.Linear(config.encoder_input_dim, config.hidden_dim), nn.SiLU(), nn.Linear(config.hidden_dim, config.hidden_dim)
+        )
         self.velocity = _mlp(flat + config.time_embed_dim + config.hidden_dim, config.hidden_dim, flat, config.n_layers)
 
     def forward(self, x_t: torch.Tensor, t: torch.Tensor, embedding: torch.Tensor) -> torch.Tensor:
@@ -107,6 +125,7 @@ class FlowMLPPolicy(NoisePolicy):
         self.noise_dim = config.action_dim
         self.action_dim = config.action_dim
         self.feature_dim = config.hidden_dim
+        self._linear_dims = [d for d in range(config.obs_dim) if d not in config.periodic_obs_dims]
         self._obs_mean = torch.tensor(config.obs_mean, dtype=torch.float32)
         self._obs_std = torch.tensor(config.obs_std, dtype=torch.float32)
         low = torch.tensor(config.action_low, dtype=torch.float32)
@@ -114,40 +133,58 @@ class FlowMLPPolicy(NoisePolicy):
         self._action_center, self._action_half = (high + low) / 2, (high - low).clamp_min(1e-6) / 2
 
     # --- normalization -------------------------------------------------------------------------
-    def normalize_obs(self, obs: np.ndarray | torch.Tensor) -> torch.Tensor:
-        """``(B, O)`` env observations -> standardized float32 tensor."""
+    def _as_obs(self, obs: np.ndarray | torch.Tensor) -> torch.Tensor:
         obs = torch.as_tensor(np.asarray(obs), dtype=torch.float32)
         if obs.ndim != 2 or obs.shape[1] != self.config.obs_dim:
             raise ValueError(
                 f"{self.name} expects state observations of shape (B, {self.config.obs_dim}); got {tuple(obs.shape)}"
             )
-        return (obs - self._obs_mean) / self._obs_std
+        return obs
 
-    def normalize_actions(self, actions: np.ndarray | torch.Tensor) -> torch.Tensor:
-        """``(..., A)`` env-unit actions -> ``[-1, 1]``."""
-        return (torch.as_tensor(np.asarray(actions), dtype=torch.float32) - self._action_center) / self._action_half
+    def normalize_obs(self, obs: np.ndarray | torch.Tensor) -> torch.Tensor:
+        """``(B, O)`` env observations -> the network's input ``(B, O + P)``.
 
-    def unnormalize_actions(self, actions: torch.Tensor) -> torch.Tensor:
-        return actions * self._action_half + self._action_center
+        Non-periodic columns are standardized; each of the ``P`` periodic ones becomes (sin, cos).
+        """
+        obs = self._as_obs(obs)
+        standardized = ((obs - self._obs_mean) / self._obs_std)[:, self._linear_dims]
+        periodic = obs[:, self.config.periodic_obs_dims]
+        return torch.cat([standardized, periodic.sin(), periodic.cos()], dim=-1)
+
+    def action_offset(self, obs: np.ndarray | torch.Tensor) -> torch.Tensor:
+        """``(B, A)``: what decoded actions are relative to (zeros unless ``relative_action_obs_dims``)."""
+        obs = self._as_obs(obs)
+        if not self.config.relative_action_obs_dims:
+            return torch.zeros(obs.shape[0], self.action_dim)
+        return obs[:, self.config.relative_action_obs_dims]
+
+    def normalize_actions(self, actions: np.ndarray | torch.Tensor, offset: torch.Tensor) -> torch.Tensor:
+        """Env-unit chunks ``(B, H, A)`` with offsets ``(B, A)`` -> the network's targets in ``[-1, 1]``."""
+        relative = torch.as_tensor(np.asarray(actions), dtype=torch.float32) - offset[:, None, :]
+        return (relative - self._action_center) / self._action_half
+
+    def unnormalize_actions(self, actions: torch.Tensor, offset: torch.Tensor) -> torch.Tensor:
+        """Inverse of :meth:`normalize_actions`: ``(N, H, A)`` and ``(N, A)`` -> env units."""
+        return actions * self._action_half + self._action_center + offset[:, None, :]
 
     # --- NoisePolicy ---------------------------------------------------------------------------
     def encode(self, obs_batch: Observation) -> TensorContext:
-        """State observations ``(B, O)`` -> context holding the embedding ``(B, hidden_dim)``."""
+        """State observations ``(B, O)`` -> context: embedding ``(B, hidden_dim)``, action offset ``(B, A)``."""
         if isinstance(obs_batch, dict):
             raise ValueError(f"{self.name} takes state observations (an array), not a dict with keys {list(obs_batch)}")
-        return TensorContext(embedding=self.net.obs_encoder(self.normalize_obs(obs_batch)))
+        embedding = self.net.obs_encoder(self.normalize_obs(obs_batch))
+        return TensorContext(embedding=embedding, offset=self.action_offset(obs_batch))
 
     def decode(self, ctx: TensorContext, noise: torch.Tensor) -> torch.Tensor:
         """Euler-integrate noises ``(B*K, H, A)`` from t=1 to t=0; returns env-unit actions ``(B*K, H, A)``."""
-        embedding = ctx["embedding"]
-        k = noise.shape[0] // embedding.shape[0]
-        embedding = embedding.repeat_interleave(k, dim=0)
+        k = noise.shape[0] // ctx.batch_size
+        embedding = ctx["embedding"].repeat_interleave(k, dim=0)
         x = noise.to(torch.float32)
         steps = self.config.num_steps
         for i in range(steps):
             t = torch.full((x.shape[0],), 1.0 - i / steps)
             x = x - self.net(x, t, embedding) / steps
-        return self.unnormalize_actions(x)
+        return self.unnormalize_actions(x, ctx["offset"].repeat_interleave(k, dim=0))
 
     def features(self, ctx: TensorContext) -> torch.Tensor:
         """The observation embedding ``(B, hidden_dim)``."""
@@ -157,7 +194,7 @@ class FlowMLPPolicy(NoisePolicy):
     def flow_matching_loss(
         self, obs: torch.Tensor, actions: torch.Tensor, generator: torch.Generator | None = None
     ) -> torch.Tensor:
-        """Velocity-regression loss for normalized ``obs`` ``(N, O)`` and actions ``(N, H, A)`` in [-1, 1]."""
+        """Velocity-regression loss for network inputs ``obs`` (:meth:`normalize_obs`) and targets ``(N, H, A)``."""
         noise = torch.randn(actions.shape, generator=generator)
         t = torch.rand((actions.shape[0],), generator=generator)
         x_t = t[:, None, None] * noise + (1 - t[:, None, None]) * actions

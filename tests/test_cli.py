@@ -1,0 +1,63 @@
+"""The training CLI end to end on the shipped flow PushT policy, at a tiny budget."""
+
+import json
+
+import pytest
+import yaml
+
+from latent_mdp.cli import main
+
+ENV_ID = "DSRL-PushT-flow-v0"
+
+
+@pytest.fixture(scope="module")
+def tiny_config(tmp_path_factory):
+    path = tmp_path_factory.mktemp("cfg") / "tiny.yml"
+    entry = {
+        "n_envs": 2,
+        "warmup_steps": 40,
+        "eval_freq": 30,
+        "eval_episodes": 2,
+        "batch_size": 32,
+        "gradient_steps": 1,
+        "buffer_size": 5000,
+        "policy_kwargs": {"net_arch": [32, 32]},
+    }
+    path.write_text(yaml.safe_dump({ENV_ID: entry}))
+    return path
+
+
+def test_train_resume_eval_and_video(tiny_config, tmp_path, capsys) -> None:
+    run = tmp_path / "run"
+    args = ["train", ENV_ID, "--algo", "sac", "--config", str(tiny_config), "--out", str(run), "--final-episodes", "2"]
+    assert main([*args, "--steps", "120"]) == 0
+    first = json.loads((run / "summary.json").read_text())
+    assert first["latent_steps"] == 120 and first["env_steps"] > 120
+    assert {"base", "trained"} <= set(first) and first["trained"]["episodes"] == 2
+    assert len(first["eval_history"]) == 2  # every 30 vector steps of 2 envs
+    assert list((run / "videos").glob("*.mp4")) and (run / "best_model.zip").exists()
+    assert list((run / "tb").rglob("events.out.tfevents.*"))
+    out = capsys.readouterr().out
+    assert "base" in out and "trained" in out
+
+    assert main([*args, "--steps", "120"]) == 2  # a second run into the same dir needs --resume
+    assert "--resume" in capsys.readouterr().err
+
+    assert main([*args, "--steps", "180", "--resume"]) == 0
+    resumed = json.loads((run / "summary.json").read_text())
+    assert resumed["latent_steps"] == 180 and resumed["env_steps"] > first["env_steps"]
+    assert len(resumed["eval_history"]) == 3  # history continued, not restarted
+
+    video = tmp_path / "episode.mp4"
+    assert main(["eval", ENV_ID, "--model", str(run / "final_model.zip"), "--episodes", "2", "--video", str(video)]) == 0
+    assert video.stat().st_size > 1000
+    assert "trained" in capsys.readouterr().out
+
+
+def test_clear_errors(tmp_path, capsys) -> None:
+    assert main(["train", ENV_ID, "--steps", "10", "--out", str(tmp_path / "nothing"), "--resume"]) == 2
+    assert "no checkpoint" in capsys.readouterr().err
+    assert main(["eval", ENV_ID, "--model", str(tmp_path / "missing.zip")]) == 2
+    assert "no saved model" in capsys.readouterr().err
+    with pytest.raises(SystemExit):
+        main(["train", ENV_ID, "--steps", "10", "--algo", "ppo"])

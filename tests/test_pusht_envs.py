@@ -1,0 +1,72 @@
+"""The registered DSRL-PushT ids run offline on their shipped checkpoints."""
+
+import warnings
+
+import gymnasium as gym
+import numpy as np
+import pytest
+import torch
+from stable_baselines3.common.env_checker import check_env as sb3_check_env
+
+import latent_mdp
+from latent_mdp.envs.pusht import ASSETS, VARIANTS
+from latent_mdp.policies import FlowMLPPolicy
+
+SHIPPED = [f"DSRL-PushT-{kind}-v0" for kind, v in VARIANTS.items() if (ASSETS / v.asset).is_dir()]
+
+
+@pytest.mark.parametrize("env_id", SHIPPED)
+def test_every_shipped_id_makes_resets_steps_closes_and_passes_check_env(env_id: str) -> None:
+    env = gym.make(env_id)
+    obs, _ = env.reset(seed=0)
+    assert env.observation_space.contains(obs)
+    obs, reward, terminated, truncated, info = env.step(env.action_space.sample())
+    assert info["inner_steps"] >= 1 and 0.0 <= reward <= info["inner_steps"]
+    env.close()
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        warnings.filterwarnings("ignore", message=".*is different from the unwrapped version")
+        gym.utils.env_checker.check_env(gym.make(env_id), skip_render_check=True)
+        sb3_check_env(gym.make(env_id))
+
+
+def test_flow_is_shipped() -> None:
+    assert "DSRL-PushT-flow-v0" in SHIPPED
+
+
+def test_policy_path_is_honoured(tmp_path) -> None:
+    shipped = FlowMLPPolicy.from_pretrained(ASSETS / "pusht_flow")
+    other = FlowMLPPolicy(shipped.config)  # same shape, fresh weights
+    other.save_pretrained(tmp_path / "mine")
+    env = gym.make("DSRL-PushT-flow-v0", policy_path=tmp_path / "mine")
+    policy = env.get_wrapper_attr("policy")
+    obs = np.zeros((1, 5), dtype=np.float32)
+    w = torch.zeros(1, shipped.chunk_size, shipped.noise_dim)
+    torch.testing.assert_close(policy.decode(policy.encode(obs), w), other.decode(other.encode(obs), w))
+    assert not torch.allclose(policy.decode(policy.encode(obs), w), shipped.decode(shipped.encode(obs), w))
+
+
+def test_unknown_policy_path_is_a_clear_error(tmp_path) -> None:
+    with pytest.raises(FileNotFoundError, match="not a local FlowMLPPolicy checkpoint"):
+        gym.make("DSRL-PushT-flow-v0", policy_path=tmp_path / "nope")
+
+
+def test_kwargs_reach_the_wrapper_and_rgb_array_renders() -> None:
+    env = gym.make("DSRL-PushT-flow-v0", noise="repeat", noise_bound=2.0, action_horizon=4, render_mode="rgb_array")
+    wrapper = env.get_wrapper_attr("core")
+    assert wrapper.noise_space.mode == "repeat" and wrapper.noise_space.bound == 2.0 and wrapper.action_horizon == 4
+    env.reset(seed=1)
+    frame = env.render()
+    assert frame.ndim == 3 and frame.shape[2] == 3 and frame.dtype == np.uint8
+    _, _, _, _, info = env.step(np.zeros(env.action_space.shape, dtype=np.float32))
+    assert info["inner_steps"] == 4
+
+
+def test_make_vec_batches_one_policy() -> None:
+    vec = latent_mdp.make_vec("DSRL-PushT-flow-v0", 3)
+    obs = vec.reset()
+    assert obs.shape == (3, 5)
+    _, rewards, _, infos = vec.step(np.zeros((3, vec.action_space.shape[0]), dtype=np.float32))
+    assert rewards.shape == (3,) and all(info["inner_steps"] == 8 for info in infos)
+    with pytest.raises(ValueError, match="unknown DSRL env id"):
+        latent_mdp.make_vec("DSRL-Nope-v0")
