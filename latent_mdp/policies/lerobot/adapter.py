@@ -1,0 +1,155 @@
+"""``LeRobotNoisePolicy``: a LeRobot pi0 / pi0.5 / SmolVLA / DiffusionPolicy as a ``NoisePolicy``.
+
+Pipeline per call, as in LeRobot's eval loop::
+
+    encode(obs)      gym obs (B, ...) -> preprocess_observation + task -> policy preprocessor
+                     -> backend.encode: VLM prefix + KV cache (flow VLAs) or global cond (diffusion)
+    decode(ctx, w)   w (B*K, H, D) -> backend.decode (Euler / DDIM, normalized, (B*K, H, A))
+                     -> policy postprocessor (un-normalize) -> float32 env units
+
+Shapes: ``H`` = ``chunk_size`` (pi0/SmolVLA ``config.chunk_size``; DiffusionPolicy ``horizon``),
+``D`` = ``noise_dim`` (pi0/SmolVLA ``max_action_dim`` = 32, padded; DiffusionPolicy ``A``),
+``A`` = ``action_dim`` (the real action width).
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from latent_mdp.policies.lerobot.diffusion import DiffusionBackend, make_deterministic
+from latent_mdp.policies.lerobot.flow import FlowBackend, PiBackend, SmolVLABackend
+from latent_mdp.policies.lerobot.loading import LoadedCheckpoint, load_checkpoint, resolve_checkpoint
+from latent_mdp.policies.lerobot.observations import to_lerobot_batch
+from latent_mdp.policy import NoisePolicy, Observation, PolicyContext
+
+__all__ = ["LANGUAGE_POLICY_TYPES", "LeRobotNoisePolicy", "SUPPORTED_POLICY_TYPES"]
+
+_BACKENDS = {"pi0": PiBackend, "pi05": PiBackend, "smolvla": SmolVLABackend, "diffusion": DiffusionBackend}
+SUPPORTED_POLICY_TYPES = tuple(_BACKENDS)
+LANGUAGE_POLICY_TYPES = ("pi0", "pi05", "smolvla")
+
+
+class LeRobotNoisePolicy(NoisePolicy):
+    """A frozen LeRobot policy, deterministic in its initial noise, with prefix reuse.
+
+    Attributes:
+        task: the language instruction for pi0 / pi0.5 / SmolVLA (ignored by DiffusionPolicy).
+        recommended_action_horizon: LeRobot's ``n_action_steps``, the number of actions per chunk
+            the policy was trained to execute (``<= chunk_size``).
+        policy, preprocessor, postprocessor: the LeRobot objects (``checkpoint`` holds all three).
+        backend: the per-type encode / decode split (``flow.PiBackend``, ``flow.SmolVLABackend``,
+            ``diffusion.DiffusionBackend``).
+    """
+
+    def __init__(
+        self,
+        loaded: LoadedCheckpoint,
+        *,
+        task: str | None = None,
+        strict: bool = False,
+    ) -> None:
+        self.checkpoint = loaded
+        self.policy = loaded.policy
+        self.preprocessor = loaded.preprocessor
+        self.postprocessor = loaded.postprocessor
+        self.policy_type = str(self.policy.config.type)
+        if self.policy_type not in _BACKENDS:
+            raise ValueError(
+                f"LeRobot policy type {self.policy_type!r} is not supported; expected one of "
+                f"{SUPPORTED_POLICY_TYPES}"
+            )
+        if self.policy_type == "diffusion":
+            make_deterministic(self.policy, strict=strict)
+        for param in self.policy.parameters():
+            param.requires_grad_(False)
+        self.backend: FlowBackend | DiffusionBackend = _BACKENDS[self.policy_type](self.policy)
+        self.task = task
+        self.chunk_size = self.backend.chunk_size
+        self.noise_dim = self.backend.noise_dim
+        self.action_dim = self.backend.action_dim
+        self.feature_dim = self.backend.feature_dim
+        self.recommended_action_horizon = int(self.policy.config.n_action_steps)
+
+    @classmethod
+    def from_pretrained(
+        cls,
+        path_or_repo_id: str | os.PathLike[str],
+        *,
+        task: str | None = None,
+        device: str = "cpu",
+        strict: bool = False,
+    ) -> LeRobotNoisePolicy:
+        """Load a LeRobot checkpoint (local directory, or Hub id when online).
+
+        Args:
+            path_or_repo_id: a checkpoint directory in LeRobot's layout, or a Hub repo id.
+            task: language instruction for the VLAs (required by them before ``encode``).
+            device: torch device for the policy; actions always come back on the CPU.
+            strict: refuse a stochastic (DDPM) DiffusionPolicy instead of swapping in DDIM.
+        """
+        directory = resolve_checkpoint(path_or_repo_id)
+        return cls(load_checkpoint(directory, device=device), task=task, strict=strict)
+
+    def save_pretrained(self, directory: str | os.PathLike[str]) -> Path:
+        """Write policy, processors and sidecars (tokenizer, VLM dir, pi sizes) to ``directory``."""
+        return self.checkpoint.save_pretrained(directory)
+
+    @property
+    def name(self) -> str:
+        return f"LeRobotNoisePolicy[{self.policy_type}]"
+
+    @property
+    def device(self) -> torch.device:
+        return next(self.policy.parameters()).device
+
+    def lerobot_batch(self, obs_batch: Observation) -> dict[str, Any]:
+        """``B`` Gymnasium observations -> the preprocessed LeRobot batch the policy consumes."""
+        raw = to_lerobot_batch(
+            obs_batch,
+            self.policy.config,
+            task=self.task,
+            needs_task=self.policy_type in LANGUAGE_POLICY_TYPES,
+            name=self.name,
+        )
+        return self.preprocessor(raw)
+
+    @torch.no_grad()
+    def encode(self, obs_batch: Observation) -> PolicyContext:
+        """The prefix (KV cache) or observation encoding for ``B`` observations."""
+        return self.backend.encode(self.lerobot_batch(obs_batch))
+
+    @torch.no_grad()
+    def decode(self, ctx: PolicyContext, noise: torch.Tensor) -> torch.Tensor:
+        """Actions ``(B*K, H, A)`` float32 in env units for noise ``(B*K, H, D)``."""
+        batch = ctx.batch_size
+        expected = (self.chunk_size, self.noise_dim)
+        if noise.ndim != 3 or tuple(noise.shape[1:]) != expected or noise.shape[0] % batch or not len(noise):
+            raise ValueError(
+                f"{self.name}.decode expects noise of shape (B*K, {expected[0]}, {expected[1]}) with "
+                f"B = {batch} (K >= 1 noises per observation); got {tuple(noise.shape)}"
+            )
+        actions = self.backend.decode(ctx, noise.to(device=self.device, dtype=torch.float32))
+        return self.postprocessor(actions).to(dtype=torch.float32, device="cpu")
+
+    def features(self, ctx: PolicyContext) -> torch.Tensor:
+        """``(B, F)``: pooled VLM prefix hidden states (VLAs) or the UNet's global cond (diffusion)."""
+        return self.backend.features(ctx).float().cpu()
+
+    @torch.no_grad()
+    def reference_actions(self, obs_batch: Observation, noise: torch.Tensor) -> torch.Tensor:
+        """The naive path, one full LeRobot call: ``predict_action_chunk(batch, noise=w)`` + postprocessor.
+
+        Args:
+            obs_batch: ``B`` observations.
+            noise: ``(B, H, D)``, one noise per observation.
+
+        Returns:
+            ``(B, n_action_steps, A)`` float32 env units; equals ``decode``'s first
+            ``recommended_action_horizon`` rows.
+        """
+        normalized = self.backend.reference(self.lerobot_batch(obs_batch), noise.to(self.device))
+        return self.postprocessor(normalized).to(dtype=torch.float32, device="cpu")

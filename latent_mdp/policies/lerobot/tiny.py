@@ -1,0 +1,323 @@
+"""Offline builders for tiny real LeRobot checkpoints: pi0, pi0.5, SmolVLA and DiffusionPolicy.
+
+Each builder makes a real LeRobot policy of the named class with a very small network and random
+weights, plus its pre/post processors, and saves everything in LeRobot's checkpoint layout::
+
+    directory/
+        config.json, model.safetensors                      # policy.save_pretrained
+        policy_preprocessor.json, policy_postprocessor.json  # + normalizer *.safetensors
+        tokenizer/                                           # pi0, pi0.5: byte-level tokenizer
+        latent_mdp_pi_architecture.json                      # pi0, pi0.5: the small sizes
+        vlm/                                                 # SmolVLA: SmolVLMConfig + processor
+
+Nothing touches the Hugging Face Hub, so building and :meth:`LeRobotNoisePolicy.from_pretrained`
+both work with ``HF_HUB_OFFLINE=1``. The default features are PushT's (``gym_pusht``):
+a 96x96 image ``observation.image`` and 2-d ``observation.state`` for the VLAs, the 16-d
+``observation.environment_state`` and ``observation.state`` for DiffusionPolicy (images on
+request, but its ResNet-18 encoder alone is about 45 MB), and a 2-d action in ``[0, 512]``.
+
+:func:`build_random_policy` returns the policy in memory instead (to train it before saving, or,
+with ``full_size=True``, to benchmark the real-size VLAs with random weights).
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+
+from latent_mdp.policies.lerobot.architecture import GemmaSize, PiArchitecture, VisionSize, pi_architecture
+from latent_mdp.policies.lerobot.loading import LoadedCheckpoint
+from latent_mdp.policies.lerobot.tokenizer import (
+    SMOLVLM_SPECIAL_TOKENS,
+    TOKENIZER_DIR,
+    VLM_DIR,
+    byte_tokenizer,
+)
+
+__all__ = [
+    "TINY_POLICY_TYPES",
+    "build_random_policy",
+    "build_tiny_checkpoint",
+    "pusht_observations",
+    "pusht_stats",
+]
+
+TINY_POLICY_TYPES = ("pi0", "pi05", "smolvla", "diffusion")
+
+IMAGE_SIZE = 96
+STATE_DIM = 2
+ENV_STATE_DIM = 16
+ACTION_DIM = 2
+ENV_LOW, ENV_HIGH = 0.0, 512.0
+
+
+def pusht_stats() -> dict[str, dict[str, torch.Tensor]]:
+    """Normalization statistics for PushT-like data: positions uniform on ``[0, 512]``.
+
+    Holds every statistic any of the four policy types reads (mean/std, min/max, q01/q99).
+    """
+
+    def box(dim: int) -> dict[str, torch.Tensor]:
+        span = ENV_HIGH - ENV_LOW
+        full = torch.ones(dim)
+        return {
+            "mean": full * (ENV_LOW + span / 2),
+            "std": full * (span / 12**0.5),
+            "min": full * ENV_LOW,
+            "max": full * ENV_HIGH,
+            "q01": full * (ENV_LOW + 0.01 * span),
+            "q99": full * (ENV_LOW + 0.99 * span),
+        }
+
+    image = {"mean": torch.full((3, 1, 1), 0.5), "std": torch.full((3, 1, 1), 0.25)}
+    image |= {"min": torch.zeros(3, 1, 1), "max": torch.ones(3, 1, 1)}
+    return {
+        "observation.image": image,
+        "observation.state": box(STATE_DIM),
+        "observation.environment_state": box(ENV_STATE_DIM),
+        "action": box(ACTION_DIM),
+    }
+
+
+def pusht_observations(batch: int, seed: int = 0) -> dict[str, np.ndarray]:
+    """``batch`` random PushT-like Gymnasium observations holding every key the tiny models read.
+
+    Returns:
+        ``{"pixels": (B, 96, 96, 3) uint8, "agent_pos": (B, 2), "environment_state": (B, 16)}``.
+    """
+    rng = np.random.default_rng(seed)
+    return {
+        "pixels": rng.integers(0, 256, (batch, IMAGE_SIZE, IMAGE_SIZE, 3), dtype=np.uint8),
+        "agent_pos": rng.uniform(ENV_LOW, ENV_HIGH, (batch, STATE_DIM)),
+        "environment_state": rng.uniform(ENV_LOW, ENV_HIGH, (batch, ENV_STATE_DIM)),
+    }
+
+
+def _features(*, image: bool, env_state: bool) -> tuple[dict[str, Any], dict[str, Any]]:
+    from lerobot.configs import FeatureType, PolicyFeature
+
+    inputs: dict[str, Any] = {}
+    if image:
+        inputs["observation.image"] = PolicyFeature(FeatureType.VISUAL, (3, IMAGE_SIZE, IMAGE_SIZE))
+    if env_state:
+        inputs["observation.environment_state"] = PolicyFeature(FeatureType.ENV, (ENV_STATE_DIM,))
+    inputs["observation.state"] = PolicyFeature(FeatureType.STATE, (STATE_DIM,))
+    outputs = {"action": PolicyFeature(FeatureType.ACTION, (ACTION_DIM,))}
+    return inputs, outputs
+
+
+TINY_PI_ARCHITECTURE = PiArchitecture(
+    vlm=GemmaSize(width=32, depth=2, mlp_dim=64),
+    expert=GemmaSize(width=16, depth=2, mlp_dim=32),
+    vision=VisionSize(),
+    vocab_size=272,
+)
+
+
+@contextlib.contextmanager
+def _hub_free_tokenizer(tokenizer: Any) -> Iterator[None]:
+    """Make LeRobot's ``TokenizerProcessorStep`` use ``tokenizer`` whatever name it asks for."""
+    from lerobot.processor import tokenizer_processor
+
+    class _Local:
+        @staticmethod
+        def from_pretrained(*_args: Any, **_kwargs: Any) -> Any:
+            return tokenizer
+
+    saved = tokenizer_processor.AutoTokenizer
+    tokenizer_processor.AutoTokenizer = _Local
+    try:
+        yield
+    finally:
+        tokenizer_processor.AutoTokenizer = saved
+
+
+def _build_pi(policy_type: str, directory: Path, chunk_size: int, full_size: bool) -> tuple[Any, Any]:
+    from lerobot.policies.pi0 import PI0Config, PI0Policy
+    from lerobot.policies.pi05 import PI05Config, PI05Policy
+
+    config_cls, policy_cls, max_len = {
+        "pi0": (PI0Config, PI0Policy, 24),
+        "pi05": (PI05Config, PI05Policy, 96),
+    }[policy_type]
+    inputs, outputs = _features(image=True, env_state=False)
+    small = {} if full_size else {"image_resolution": (IMAGE_SIZE, IMAGE_SIZE), "tokenizer_max_length": max_len}
+    config = config_cls(
+        input_features=inputs,
+        output_features=outputs,
+        chunk_size=chunk_size,
+        n_action_steps=chunk_size,
+        device="cpu",
+        **small,
+    )
+    tokenizer = byte_tokenizer()
+    if len(tokenizer) > TINY_PI_ARCHITECTURE.vocab_size - 1:
+        raise AssertionError("the tiny vocabulary must hold the tokenizer and an image token id")
+    tokenizer.save_pretrained(str(directory / TOKENIZER_DIR))
+    arch = None if full_size else TINY_PI_ARCHITECTURE
+    if arch is not None:
+        arch.save(directory)
+    with pi_architecture(arch):
+        policy = policy_cls(config)
+    return policy, tokenizer
+
+
+SMOLVLM_SIZES = {
+    "tiny": {
+        "text": {"hidden_size": 32, "intermediate_size": 64, "num_hidden_layers": 2, "num_attention_heads": 4,
+                 "num_key_value_heads": 2, "head_dim": 8, "vocab_size": 272, "max_position_embeddings": 512},
+        "vision": {"hidden_size": 32, "intermediate_size": 64, "num_hidden_layers": 1, "num_attention_heads": 4,
+                   "image_size": IMAGE_SIZE, "patch_size": 16},
+        "scale_factor": 2,
+    },
+    # SmolVLM2-500M-Video-Instruct's sizes (SmolVLA keeps its first 16 text layers).
+    "full": {
+        "text": {"hidden_size": 960, "intermediate_size": 2560, "num_hidden_layers": 32, "num_attention_heads": 15,
+                 "num_key_value_heads": 5, "head_dim": 64, "vocab_size": 49280, "max_position_embeddings": 8192,
+                 "rope_theta": 100000.0},
+        "vision": {"hidden_size": 768, "intermediate_size": 3072, "num_hidden_layers": 12, "num_attention_heads": 12,
+                   "image_size": 512, "patch_size": 16},
+        "scale_factor": 4,
+    },
+}
+"""SmolVLM sizes: the tiny test network, and the real 500M backbone (random init, for benchmarks)."""
+
+
+def _write_smolvlm(directory: Path, size_name: str) -> Any:
+    """A SmolVLM config and processor in ``directory``; returns the tokenizer."""
+    from transformers import SmolVLMConfig, SmolVLMImageProcessor, SmolVLMProcessor
+    from transformers.models.smolvlm.video_processing_smolvlm import SmolVLMVideoProcessor
+
+    tokenizer = byte_tokenizer(SMOLVLM_SPECIAL_TOKENS)
+    sizes = SMOLVLM_SIZES[size_name]
+    patch, scale, image = sizes["vision"]["patch_size"], sizes["scale_factor"], sizes["vision"]["image_size"]
+    config = SmolVLMConfig(
+        text_config={"model_type": "llama", "pad_token_id": tokenizer.pad_token_id, **sizes["text"]},
+        vision_config=dict(sizes["vision"]),
+        scale_factor=scale,
+        image_token_id=tokenizer.image_token_id,
+        pad_token_id=tokenizer.pad_token_id,
+    )
+    config.save_pretrained(str(directory))
+    size = {"longest_edge": image}
+    processor = SmolVLMProcessor(
+        image_processor=SmolVLMImageProcessor(size=size, max_image_size=size),
+        tokenizer=tokenizer,
+        video_processor=SmolVLMVideoProcessor(),
+        image_seq_len=(image // patch) ** 2 // scale**2,
+    )
+    processor.save_pretrained(str(directory))
+    return tokenizer
+
+
+def _build_smolvla(directory: Path, chunk_size: int, full_size: bool) -> tuple[Any, Any]:
+    from lerobot.policies.smolvla import SmolVLAConfig, SmolVLAPolicy
+
+    tokenizer = _write_smolvlm(directory / VLM_DIR, "full" if full_size else "tiny")
+    inputs, outputs = _features(image=True, env_state=False)
+    small = {} if full_size else {"resize_imgs_with_padding": (IMAGE_SIZE, IMAGE_SIZE), "tokenizer_max_length": 24}
+    config = SmolVLAConfig(
+        input_features=inputs,
+        output_features=outputs,
+        chunk_size=chunk_size,
+        n_action_steps=chunk_size,
+        **small,
+        vlm_model_name=str(directory / VLM_DIR),
+        load_vlm_weights=False,
+        device="cpu",
+    )
+    return SmolVLAPolicy(config), tokenizer
+
+
+def _build_diffusion(chunk_size: int, scheduler: str, pixels: bool) -> tuple[Any, None]:
+    from lerobot.policies.diffusion import DiffusionConfig, DiffusionPolicy
+
+    inputs, outputs = _features(image=pixels, env_state=not pixels)
+    config = DiffusionConfig(
+        input_features=inputs,
+        output_features=outputs,
+        n_obs_steps=1,
+        horizon=chunk_size,
+        n_action_steps=chunk_size,
+        pretrained_backbone_weights=None,
+        crop_shape=(84, 84) if pixels else None,
+        spatial_softmax_num_keypoints=8,
+        down_dims=(16, 32),
+        kernel_size=3,
+        n_groups=4,
+        diffusion_step_embed_dim=16,
+        noise_scheduler_type=scheduler,
+        num_inference_steps=10,
+        device="cpu",
+    )
+    return DiffusionPolicy(config), None
+
+
+def build_random_policy(
+    policy_type: str,
+    directory: str | Path,
+    *,
+    chunk_size: int = 8,
+    seed: int = 0,
+    diffusion_scheduler: str = "DDIM",
+    diffusion_pixels: bool = False,
+    full_size: bool = False,
+    dataset_stats: dict[str, dict[str, torch.Tensor]] | None = None,
+) -> LoadedCheckpoint:
+    """A random-init LeRobot policy of ``policy_type`` with its processors, in memory.
+
+    Writes only the sidecars (tokenizer, SmolVLM config, small pi sizes) into ``directory``;
+    :func:`build_tiny_checkpoint` also saves the weights and processors there.
+
+    Args:
+        policy_type: one of :data:`TINY_POLICY_TYPES`.
+        directory: created if missing; existing files are overwritten.
+        chunk_size: ``H``, the action chunk (DiffusionPolicy: ``horizon = n_action_steps = H``).
+        seed: torch seed for the random weights.
+        diffusion_scheduler: ``"DDIM"`` (deterministic) or ``"DDPM"`` (LeRobot's default, which
+            the adapter swaps to DDIM on load, or refuses under ``strict=True``).
+        diffusion_pixels: DiffusionPolicy on ``observation.image`` + state (PushT
+            ``pixels_agent_pos``) instead of ``observation.environment_state`` + state. Its
+            encoder is torchvision's smallest ResNet (resnet18, random init): about 45 MB.
+        full_size: the real network sizes (pi0 / pi0.5: PaliGemma 2B + 300M expert, 4B params;
+            SmolVLA: SmolVLM2-500M) with 224 / 512 px inputs, for benchmarks. Not for DiffusionPolicy.
+        dataset_stats: normalization statistics for the processors (default :func:`pusht_stats`).
+    """
+    from lerobot.policies.factory import make_pre_post_processors
+
+    if policy_type not in TINY_POLICY_TYPES:
+        raise ValueError(f"unknown policy type {policy_type!r}; expected one of {TINY_POLICY_TYPES}")
+    if full_size and policy_type == "diffusion":
+        raise ValueError("full_size is for the VLAs (pi0, pi05, smolvla)")
+    directory = Path(directory)
+    directory.mkdir(parents=True, exist_ok=True)
+    torch.manual_seed(seed)
+    if policy_type in ("pi0", "pi05"):
+        policy, tokenizer = _build_pi(policy_type, directory, chunk_size, full_size)
+    elif policy_type == "smolvla":
+        policy, tokenizer = _build_smolvla(directory, chunk_size, full_size)
+    else:
+        policy, tokenizer = _build_diffusion(chunk_size, diffusion_scheduler, diffusion_pixels)
+    with _hub_free_tokenizer(tokenizer) if tokenizer is not None else contextlib.nullcontext():
+        preprocessor, postprocessor = make_pre_post_processors(
+            policy.config, dataset_stats=pusht_stats() if dataset_stats is None else dataset_stats
+        )
+    return LoadedCheckpoint(policy.eval(), preprocessor, postprocessor, directory)
+
+
+def build_tiny_checkpoint(policy_type: str, directory: str | Path, **kwargs: Any) -> Path:
+    """Build a tiny random-init LeRobot checkpoint of ``policy_type`` in ``directory``.
+
+    Args:
+        policy_type, directory, kwargs: as for :func:`build_random_policy` (without ``full_size``).
+
+    Returns:
+        The checkpoint directory, loadable by ``LeRobotNoisePolicy.from_pretrained``.
+    """
+    built = build_random_policy(policy_type, directory, **kwargs)
+    return built.save_pretrained(built.directory)
