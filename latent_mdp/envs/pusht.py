@@ -104,60 +104,8 @@ def make_inner_pusht(kind: str, render_mode: str | None = None) -> gym.Env:
     return gym.make("gym_pusht/PushT-v0", obs_type=_variant(kind).obs_type, render_mode=render_mode or "rgb_array")
 
 
-def _wrapper_kwargs(
-    variant: PushTVariant,
-    policy: NoisePolicy,
-    noise: NoiseSpace | NoiseMode | None,
-    noise_bound: float,
-    action_horizon: int | None,
-    obs_mode: ObsMode | None,
-    extra: dict[str, Any],
-) -> dict[str, Any]:
-    horizon = action_horizon if action_horizon is not None else getattr(policy, "recommended_action_horizon", None)
-    return {
-        "noise": variant.noise if noise is None else noise,
-        "noise_bound": noise_bound,
-        "action_horizon": horizon,
-        "obs_mode": variant.obs_mode if obs_mode is None else obs_mode,
-        **extra,
-    }
-
-
-def make_dsrl_pusht(
+def _policy_and_wrapper_kwargs(
     kind: str,
-    *,
-    policy_path: str | Path | None = None,
-    noise: NoiseSpace | NoiseMode | None = None,
-    noise_bound: float = 1.5,
-    action_horizon: int | None = None,
-    obs_mode: ObsMode | None = None,
-    task: str | None = None,
-    render_mode: str | None = None,
-    **wrapper_kwargs: Any,
-) -> LatentActionWrapper:
-    """PushT as the latent-action MDP of a frozen base policy (the entry point of DSRL-PushT-*-v0).
-
-    Args:
-        kind: the base-policy kind (see :data:`VARIANTS`).
-        policy_path: a local checkpoint directory (or Hub id) instead of the shipped one.
-        noise: a :class:`NoiseSpace` or mode; default per kind (``repeat`` for the VLAs).
-        noise_bound: ``b_w``.
-        action_horizon: env steps per noise; default: the checkpoint's ``n_action_steps`` for
-            LeRobot policies, the whole chunk for the flow MLP.
-        obs_mode: what the latent actor observes; default per kind.
-        task: the language instruction for the VLAs (default: the PushT task string).
-        render_mode: ``"rgb_array"`` renders the inner PushT frame.
-        **wrapper_kwargs: more :class:`LatentActionWrapper` options (``reward``, ``gamma``, ``strict``).
-    """
-    variant = _variant(kind)
-    policy = load_base_policy(kind, policy_path, task)
-    kwargs = _wrapper_kwargs(variant, policy, noise, noise_bound, action_horizon, obs_mode, wrapper_kwargs)
-    return LatentActionWrapper(make_inner_pusht(kind, render_mode), policy, **kwargs)
-
-
-def make_dsrl_pusht_vec(
-    kind: str,
-    n_envs: int,
     *,
     policy: NoisePolicy | None = None,
     policy_path: str | Path | None = None,
@@ -166,17 +114,49 @@ def make_dsrl_pusht_vec(
     action_horizon: int | None = None,
     obs_mode: ObsMode | None = None,
     task: str | None = None,
-    render_mode: str | None = None,
     **wrapper_kwargs: Any,
-) -> LatentActionVecEnv:
-    """``n_envs`` PushT envs sharing one base policy and one policy call per chunk (SB3 ``VecEnv``).
-
-    ``policy`` reuses an already loaded base policy (e.g. for an evaluation env beside a training
-    env); otherwise it is loaded as in :func:`make_dsrl_pusht`.
-    """
+) -> tuple[NoisePolicy, dict[str, Any]]:
+    """The base policy (loaded unless given) and the wrapper kwargs with the kind's defaults."""
     variant = _variant(kind)
     if policy is None:
         policy = load_base_policy(kind, policy_path, task)
-    kwargs = _wrapper_kwargs(variant, policy, noise, noise_bound, action_horizon, obs_mode, wrapper_kwargs)
+    if action_horizon is None:
+        action_horizon = getattr(policy, "recommended_action_horizon", None)
+    return policy, {
+        "noise": variant.noise if noise is None else noise,
+        "noise_bound": noise_bound,
+        "action_horizon": action_horizon,
+        "obs_mode": variant.obs_mode if obs_mode is None else obs_mode,
+        **wrapper_kwargs,
+    }
+
+
+def make_dsrl_pusht(kind: str, *, render_mode: str | None = None, **kwargs: Any) -> LatentActionWrapper:
+    """PushT as the latent-action MDP of a frozen base policy (the entry point of DSRL-PushT-*-v0).
+
+    Args:
+        kind: the base-policy kind (see :data:`VARIANTS`).
+        render_mode: ``"rgb_array"`` renders the inner PushT frame.
+        policy_path: a local checkpoint directory (or Hub id) instead of the shipped one.
+        policy: an already loaded base policy (instead of loading one).
+        noise: a :class:`NoiseSpace` or mode; default per kind (``repeat`` for the VLAs).
+        noise_bound: ``b_w`` (default 1.5).
+        action_horizon: env steps per noise; default: the checkpoint's ``n_action_steps`` for
+            LeRobot policies, the whole chunk for the flow MLP.
+        obs_mode: what the latent actor observes; default per kind.
+        task: the language instruction for the VLAs (default: the PushT task string).
+        **kwargs: also more :class:`LatentActionWrapper` options (``reward``, ``gamma``, ``strict``).
+    """
+    policy, wrapper_kwargs = _policy_and_wrapper_kwargs(kind, **kwargs)
+    return LatentActionWrapper(make_inner_pusht(kind, render_mode), policy, **wrapper_kwargs)
+
+
+def make_dsrl_pusht_vec(kind: str, n_envs: int, *, render_mode: str | None = None, **kwargs: Any) -> LatentActionVecEnv:
+    """``n_envs`` PushT envs sharing one base policy and one policy call per chunk (SB3 ``VecEnv``).
+
+    Takes the kwargs of :func:`make_dsrl_pusht`; pass ``policy=`` to reuse a loaded base policy
+    (e.g. for an evaluation env beside a training env).
+    """
+    policy, wrapper_kwargs = _policy_and_wrapper_kwargs(kind, **kwargs)
     envs = [make_inner_pusht(kind, render_mode) for _ in range(n_envs)]
-    return LatentActionVecEnv(envs, policy, **kwargs)
+    return LatentActionVecEnv(envs, policy, **wrapper_kwargs)

@@ -1,0 +1,92 @@
+"""DSRL lift: success and coverage against env steps, over seeds, for one env id and algorithm.
+
+    python benchmarks/lift.py DSRL-PushT-flow-v0 --algo sac --steps 18750 --seeds 0 1 2
+
+Each seed is a full ``latent-mdp train`` run in ``runs/lift/<env>_<algo>_s<seed>`` (resumed if
+interrupted, skipped if finished). The aggregate goes to
+``benchmarks/results/lift_<env>_<algo>.json``: the base policy and the trained actor on the same
+100 evaluation episodes per seed, their means, and every periodic evaluation (env steps,
+success rate, mean max coverage).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import time
+from pathlib import Path
+
+import numpy as np
+
+RESULTS = Path(__file__).parent / "results"
+
+
+def run_seed(env_id: str, algo: str, steps: int, seed: int, config: Path | None, runs: Path) -> dict:
+    from latent_mdp.train import train
+
+    run_dir = runs / f"{env_id}_{algo}_s{seed}"
+    summary_file = run_dir / "summary.json"
+    if summary_file.exists():
+        summary = json.loads(summary_file.read_text())
+        if summary["latent_steps"] >= steps:
+            print(f"seed {seed}: finished earlier, reusing {summary_file}")
+            return summary
+    resume = (run_dir / "checkpoint").exists()
+    return train(env_id, algo, steps, seed=seed, config=config, run_dir=run_dir, resume=resume, videos=False)
+
+
+def aggregate(env_id: str, algo: str, steps: int, summaries: list[dict]) -> dict:
+    def mean(part: str, key: str) -> float:
+        return float(np.mean([s[part][key] for s in summaries]))
+
+    return {
+        "benchmark": "lift",
+        "env_id": env_id,
+        "algo": algo,
+        "latent_steps": steps,
+        "seeds": [s["seed"] for s in summaries],
+        "mean": {
+            part: {key: mean(part, key) for key in ("success_rate", "mean_max_coverage", "mean_return")}
+            for part in ("base", "trained")
+        },
+        "env_steps": float(np.mean([s["env_steps"] for s in summaries])),
+        "train_minutes": float(np.mean([s["train_seconds"] for s in summaries]) / 60),
+        "per_seed": [
+            {key: s[key] for key in ("seed", "env_steps", "train_seconds", "base", "trained", "eval_history")}
+            for s in summaries
+        ],
+        "machine": f"{platform.machine()} CPU ({os.cpu_count()} cores), torch threads 1",
+        "date": time.strftime("%Y-%m-%d"),
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("env_id")
+    parser.add_argument("--algo", default="sac")
+    parser.add_argument("--steps", type=int, default=18_750, help="latent steps per seed (18,750 x 8 = 150k env steps)")
+    parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
+    parser.add_argument("--config", type=Path, default=None, help="YAML overriding the shipped hyperparameters")
+    parser.add_argument("--runs", type=Path, default=Path("runs/lift"))
+    args = parser.parse_args()
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    import torch
+
+    torch.set_num_threads(1)
+    summaries = [run_seed(args.env_id, args.algo, args.steps, seed, args.config, args.runs) for seed in args.seeds]
+    result = aggregate(args.env_id, args.algo, args.steps, summaries)
+    out = RESULTS / f"lift_{args.env_id}_{args.algo}.json"
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps(result, indent=2) + "\n")
+    base, trained = result["mean"]["base"], result["mean"]["trained"]
+    print(
+        f"{args.env_id} / {args.algo} over seeds {args.seeds}: success {base['success_rate']:.1%} -> "
+        f"{trained['success_rate']:.1%}, coverage {base['mean_max_coverage']:.3f} -> {trained['mean_max_coverage']:.3f} "
+        f"({result['env_steps']:.0f} env steps, {result['train_minutes']:.1f} min per seed); wrote {out}"
+    )
+
+
+if __name__ == "__main__":
+    main()
