@@ -14,7 +14,7 @@ from latent_mdp.policy import NoisePolicy, PolicyContext
 __all__ = ["LatentActionWrapper"]
 
 
-class LatentActionWrapper(gym.Wrapper):
+class LatentActionWrapper(gym.Wrapper, gym.utils.RecordConstructorArgs):
     """Turns ``env`` and a frozen :class:`NoisePolicy` into M^w: the action is the policy's noise.
 
     ``step(u)`` maps ``u in [-1, 1]^k`` to a noise ``w`` ``(H, D)`` through the
@@ -43,6 +43,9 @@ class LatentActionWrapper(gym.Wrapper):
         reward: ``"sum"`` or ``"discounted"``.
         gamma: the within-chunk discount for ``reward="discounted"``.
         strict: reject out-of-bound latent actions instead of clipping.
+
+    The constructor arguments are recorded in ``env.spec`` (as Gymnasium's own wrappers do), so
+    ``env.spec.make()`` rebuilds the wrapper around the same policy object.
     """
 
     def __init__(
@@ -58,7 +61,18 @@ class LatentActionWrapper(gym.Wrapper):
         gamma: float = 0.99,
         strict: bool = False,
     ) -> None:
-        super().__init__(env)
+        gym.utils.RecordConstructorArgs.__init__(
+            self,
+            policy=policy,
+            noise=noise,
+            noise_bound=noise_bound,
+            action_horizon=action_horizon,
+            obs_mode=obs_mode,
+            reward=reward,
+            gamma=gamma,
+            strict=strict,
+        )
+        gym.Wrapper.__init__(self, env)
         self.core = LatentCore(
             policy,
             env.observation_space,

@@ -6,6 +6,7 @@ import gymnasium as gym
 import numpy as np
 import pytest
 import torch
+from gymnasium.utils.env_checker import check_env as gym_check_env
 from stable_baselines3.common.env_checker import check_env as sb3_check_env
 
 import latent_mdp
@@ -26,7 +27,7 @@ def test_every_shipped_id_makes_resets_steps_closes_and_passes_check_env(env_id:
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         warnings.filterwarnings("ignore", message=".*is different from the unwrapped version")
-        gym.utils.env_checker.check_env(gym.make(env_id), skip_render_check=True)
+        gym_check_env(gym.make(env_id), skip_render_check=True)
         sb3_check_env(gym.make(env_id))
 
 

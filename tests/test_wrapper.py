@@ -171,6 +171,20 @@ def test_bad_configuration_raises() -> None:
         make().step(np.zeros(A, dtype=np.float32))
 
 
+def test_checker_close_check_passes_on_a_registered_inner_env() -> None:
+    """check_env's close check rebuilds the env from ``env.spec``: the wrapper must be recordable."""
+    gym.register("LineEnv-test-v0", entry_point=LineEnv, kwargs={"action_dim": A})
+    try:
+        env = LatentActionWrapper(gym.make("LineEnv-test-v0"), AnalyticPolicy(H, A), action_horizon=2)
+        rebuilt = env.spec.make()
+        assert isinstance(rebuilt, LatentActionWrapper) and rebuilt.action_horizon == 2
+        with warnings.catch_warnings():
+            warnings.filterwarnings("ignore", message=".*is different from the unwrapped version")
+            gym_check_env(env, skip_render_check=True)
+    finally:
+        del gym.registry["LineEnv-test-v0"]
+
+
 def test_render_and_close_pass_through() -> None:
     env = LatentActionWrapper(LineEnv(render_mode="rgb_array"), AnalyticPolicy(H, A))
     env.reset(seed=0)

@@ -58,7 +58,7 @@ VARIANTS: dict[str, PushTVariant] = {
     "pi0": PushTVariant("pi0", "pixels_agent_pos", "pusht_pi0", "repeat", "policy"),
     "pi05": PushTVariant("pi05", "pixels_agent_pos", "pusht_pi05", "repeat", "policy"),
     "smolvla": PushTVariant("smolvla", "pixels_agent_pos", "pusht_smolvla", "repeat", "policy"),
-    "diffusion": PushTVariant("diffusion", "pixels_agent_pos", "pusht_diffusion", "full", "policy"),
+    "diffusion": PushTVariant("diffusion", "environment_state_agent_pos", "pusht_diffusion", "full", "policy"),
 }
 
 
