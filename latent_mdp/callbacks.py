@@ -13,7 +13,7 @@ from stable_baselines3.common.callbacks import BaseCallback
 from stable_baselines3.common.vec_env import VecEnv
 from tqdm.auto import tqdm
 
-from latent_mdp.evaluation import EvalResult, evaluate
+from latent_mdp.evaluation import evaluate, model_actor
 
 __all__ = ["Checkpointer", "LiveProgress", "PeriodicEval", "read_checkpoint_state"]
 
@@ -74,10 +74,13 @@ class LiveProgress(BaseCallback):
 
 
 class PeriodicEval(BaseCallback):
-    """Every ``eval_freq`` vector steps: evaluate deterministically, log, keep the best model.
+    """Every ``eval_freq`` vector steps: evaluate the actor, log, keep the best model.
 
-    Results are appended to ``history_path`` (JSON list of rows with ``timesteps``, ``env_steps``
-    and the :class:`EvalResult` fields). ``on_eval(row)`` runs after each evaluation (videos).
+    Each evaluation runs the actor's mean action (deterministic) and, on the same seeds, samples
+    of it (``stochastic``): on M^w a collapsed noise choice can stall where fresh noise escapes.
+    Rows go to ``history_path`` (JSON list with ``timesteps``, ``env_steps``, the deterministic
+    :class:`EvalResult` fields and ``stochastic``). The best model is kept by the deterministic
+    score. ``on_eval(row)`` runs after each evaluation (videos).
     """
 
     def __init__(
@@ -102,20 +105,23 @@ class PeriodicEval(BaseCallback):
         self.history: list[dict[str, Any]] = json.loads(self.history_path.read_text()) if self.history_path.exists() else []
         self.best = max((row["success_rate"], row["mean_max_coverage"]) for row in self.history) if self.history else None
 
-    def evaluate_now(self) -> EvalResult:
-        actor = lambda obs: self.model.predict(obs, deterministic=True)[0]  # noqa: E731
-        return evaluate(self.eval_env, actor, self.episodes, seed=self.seed)
-
     def _on_step(self) -> bool:
         if self.n_calls % self.eval_freq:
             return True
-        result = self.evaluate_now()
-        row = {"timesteps": self.num_timesteps, "env_steps": self.progress.env_steps, **result.as_dict()}
+        result = evaluate(self.eval_env, model_actor(self.model), self.episodes, seed=self.seed)
+        stochastic = evaluate(self.eval_env, model_actor(self.model, False), self.episodes, seed=self.seed)
+        row = {
+            "timesteps": self.num_timesteps,
+            "env_steps": self.progress.env_steps,
+            **result.as_dict(),
+            "stochastic": stochastic.as_dict(),
+        }
         self.history.append(row)
         _write_json(self.history_path, self.history)
         for key in ("success_rate", "mean_max_coverage", "mean_return"):
             self.logger.record(f"eval/{key}", row[key])
-        tqdm.write(f"[eval @ {row['env_steps']} env steps] {result}")
+            self.logger.record(f"eval_stochastic/{key}", row["stochastic"][key])
+        tqdm.write(f"[eval @ {row['env_steps']} env steps] deterministic: {result}; stochastic: {stochastic}")
         score = (result.success_rate, result.mean_max_coverage)
         if self.best is None or score > self.best:
             self.best = score

@@ -20,7 +20,7 @@ from tqdm.auto import tqdm
 
 from latent_mdp.noise_space import NoiseSpace
 
-__all__ = ["EvalResult", "base_actor", "evaluate"]
+__all__ = ["EvalResult", "base_actor", "evaluate", "model_actor"]
 
 Actor = Callable[[Any], np.ndarray]
 """Maps a batch of observations to latent actions ``(N, k)``."""
@@ -51,6 +51,11 @@ def base_actor(noise_space: NoiseSpace, n_envs: int, seed: int = 0) -> Actor:
     """The base policy on its own: latent actions for ``w ~ N(0, I)`` (clipped at ``b_w``)."""
     rng = np.random.default_rng(seed)
     return lambda obs: noise_space.sample_gaussian_action(rng, n_envs)
+
+
+def model_actor(model: Any, deterministic: bool = True) -> Actor:
+    """A trained SB3-style model as an actor: its mean action, or a sample when not ``deterministic``."""
+    return lambda obs: model.predict(obs, deterministic=deterministic)[0]
 
 
 def evaluate(env: VecEnv, actor: Actor, episodes: int, seed: int = 0, progress: bool = False) -> EvalResult:

@@ -19,7 +19,7 @@ from tqdm.auto import tqdm
 
 from latent_mdp.callbacks import Checkpointer, LiveProgress, PeriodicEval, read_checkpoint_state
 from latent_mdp.envs.registry import make_inner, make_vec
-from latent_mdp.evaluation import EvalResult, base_actor, evaluate
+from latent_mdp.evaluation import base_actor, evaluate, model_actor
 from latent_mdp.hyperparams import TrainConfig, algorithm_class, load_hyperparams
 from latent_mdp.vector import LatentActionVecEnv
 from latent_mdp.video import record_episode
@@ -30,23 +30,29 @@ __all__ = ["compare_with_base", "train"]
 EVAL_SEED = 10_000
 
 
-def _predict_actor(model: BaseAlgorithm):
-    return lambda obs: model.predict(obs, deterministic=True)[0]
+COMPARED = {
+    "base": "base policy, w ~ N(0, I)",
+    "trained": "trained actor (mean)",
+    "trained_stochastic": "trained actor (sampled)",
+}
 
 
 def compare_with_base(model: BaseAlgorithm, env: LatentActionVecEnv, episodes: int, seed: int = EVAL_SEED) -> dict[str, Any]:
-    """Evaluate the base policy (``w ~ N(0, I)``) and the trained actor on the same seeds."""
-    base = evaluate(env, base_actor(env.noise_space, env.num_envs, seed), episodes, seed=seed, progress=True)
-    trained = evaluate(env, _predict_actor(model), episodes, seed=seed, progress=True)
-    return {"base": base.as_dict(), "trained": trained.as_dict()}
+    """Evaluate the base policy (``w ~ N(0, I)``) and the trained actor (mean and sampled) on the same seeds."""
+    actors = {
+        "base": base_actor(env.noise_space, env.num_envs, seed),
+        "trained": model_actor(model),
+        "trained_stochastic": model_actor(model, deterministic=False),
+    }
+    return {name: evaluate(env, actor, episodes, seed=seed, progress=True).as_dict() for name, actor in actors.items()}
 
 
 def format_comparison(comparison: dict[str, Any]) -> str:
-    """A small table: base against trained."""
-    lines = [f"{'':10s} {'success':>8s} {'max coverage':>13s} {'return':>8s}"]
-    for name in ("base", "trained"):
+    """A small table: the base policy against the trained actor."""
+    lines = [f"{'':26s} {'success':>8s} {'max coverage':>13s} {'return':>8s}"]
+    for name, label in COMPARED.items():
         row = comparison[name]
-        lines.append(f"{name:10s} {row['success_rate']:8.1%} {row['mean_max_coverage']:13.3f} {row['mean_return']:8.2f}")
+        lines.append(f"{label:26s} {row['success_rate']:8.1%} {row['mean_max_coverage']:13.3f} {row['mean_return']:8.2f}")
     lines.append(f"({comparison['trained']['episodes']} episodes each, same seeds)")
     return "\n".join(lines)
 
@@ -116,7 +122,7 @@ def train(
             record_episode(
                 make_inner(env_id, "rgb_array"),
                 env.batch.core,
-                _predict_actor(model),
+                model_actor(model),
                 run_dir / "videos" / f"eval_{row['env_steps']:08d}.mp4",
                 seed=EVAL_SEED,
             )
@@ -171,7 +177,7 @@ def evaluate_saved(env_id: str, model_path: str | Path, episodes: int, *, algo: 
     comparison = compare_with_base(model, env, episodes)
     print(format_comparison(comparison))
     if video is not None:
-        stats = record_episode(make_inner(env_id, "rgb_array"), env.batch.core, _predict_actor(model), video, seed=EVAL_SEED)
+        stats = record_episode(make_inner(env_id, "rgb_array"), env.batch.core, model_actor(model), video, seed=EVAL_SEED)
         print(f"video: {video} ({int(stats['frames'])} frames, success {bool(stats['success'])})")
     env.close()
     return comparison

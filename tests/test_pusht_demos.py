@@ -60,3 +60,20 @@ def test_action_chunks_never_cross_episodes():
     np.testing.assert_array_equal(chunks[1, :, 0], [2, 2, 2])
     np.testing.assert_array_equal(chunks[2, :, 0], [4, 6, 8])
     np.testing.assert_array_equal(chunks[4, :, 0], [8, 8, 8])
+
+
+def test_dart_noise_perturbs_execution_but_records_the_clean_expert_action(tmp_path):
+    from latent_mdp.envs.pusht_expert import PushTExpert
+
+    root = tmp_path / "dart"
+    record_demos(root, episodes=1, seed=3, action_noise=20.0)
+    data = load_bc_arrays(root, chunk_size=1)
+    expert = PushTExpert()
+    expert.reset()
+    replayed = np.stack([expert.act(state.astype(np.float64)) for state in data.states])
+    np.testing.assert_allclose(data.action_chunks[:, 0], replayed, atol=1e-3)  # labels: the expert's own actions
+    # ... while the executed actions were perturbed: the same seed without noise moves differently.
+    record_demos(tmp_path / "clean", episodes=1, seed=3)
+    clean = load_bc_arrays(tmp_path / "clean", chunk_size=1)
+    n = min(len(clean.states), len(data.states))
+    assert np.abs(clean.states[1:n, :2] - data.states[1:n, :2]).max() > 5.0

@@ -68,6 +68,6 @@ def test_make_vec_batches_one_policy() -> None:
     obs = vec.reset()
     assert obs.shape == (3, 5)
     _, rewards, _, infos = vec.step(np.zeros((3, vec.action_space.shape[0]), dtype=np.float32))
-    assert rewards.shape == (3,) and all(info["inner_steps"] == 8 for info in infos)
+    assert rewards.shape == (3,) and all(info["inner_steps"] == 4 for info in infos)  # the flow default
     with pytest.raises(ValueError, match="unknown DSRL env id"):
         latent_mdp.make_vec("DSRL-Nope-v0")

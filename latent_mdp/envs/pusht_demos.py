@@ -108,19 +108,27 @@ def _observe(env: gym.Env, obs: dict, info: dict) -> dict[str, np.ndarray]:
     }
 
 
-def _record_episode(dataset, env: gym.Env, expert: PushTExpert, seed: int, task: str) -> tuple[bool, int]:
+def _record_episode(
+    dataset, env: gym.Env, expert: PushTExpert, seed: int, task: str, action_noise: float
+) -> tuple[bool, int]:
     """Roll the expert out once, adding every frame to ``dataset``'s episode buffer.
+
+    With ``action_noise > 0`` (DART), the env executes the expert's action plus Gaussian noise of
+    that std (px), while the frame records the expert's clean action: the demonstrations then
+    show how the expert recovers from the small deviations a cloned policy makes.
 
     Returns:
         (success, number of frames).
     """
     obs, info = env.reset(seed=seed)
     expert.reset()
+    rng = np.random.default_rng(seed)
     steps = 0
     while True:
         observation = _observe(env, obs, info)
         action = expert.act(observation[STATE_KEY].astype(np.float64))
-        obs, reward, terminated, truncated, info = env.step(action)
+        executed = np.clip(action + action_noise * rng.standard_normal(2), 0.0, 512.0) if action_noise else action
+        obs, reward, terminated, truncated, info = env.step(executed.astype(np.float32))
         steps += 1
         done = terminated or truncated
         dataset.add_frame(
@@ -156,6 +164,7 @@ def record_demos(
     task: str = TASK,
     keep_failures: bool = False,
     image_size: int = 96,
+    action_noise: float = 0.0,
     progress: bool = False,
 ) -> RecordStats:
     """Write ``episodes`` expert demonstrations to a new LeRobotDataset at ``out``.
@@ -183,7 +192,7 @@ def record_demos(
     bar = tqdm(total=episodes, desc="pusht demos", unit="ep", disable=not progress)
     try:
         while saved < episodes:
-            success, steps = _record_episode(dataset, env, expert, seed + attempts, task)
+            success, steps = _record_episode(dataset, env, expert, seed + attempts, task, action_noise)
             attempts += 1
             if success or keep_failures:
                 dataset.save_episode()
@@ -264,6 +273,9 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=0, help="seed of the first attempt; later ones count up")
     parser.add_argument("--repo-id", default=REPO_ID)
     parser.add_argument("--keep-failures", action="store_true", help="also store episodes that fail")
+    parser.add_argument(
+        "--action-noise", type=float, default=0.0, help="DART: std (px) of noise on executed actions; labels stay clean"
+    )
     parser.add_argument("--overwrite", action="store_true", help="delete --out first if it exists")
     args = parser.parse_args()
 
@@ -282,6 +294,7 @@ def main() -> None:
         seed=args.seed,
         repo_id=args.repo_id,
         keep_failures=args.keep_failures,
+        action_noise=args.action_noise,
         progress=True,
     )
     print(
