@@ -1,0 +1,1 @@
+"""Benchmark scripts of latent-mdp (run as modules: ``python -m benchmarks.compare``)."""
