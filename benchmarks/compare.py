@@ -7,7 +7,7 @@ Methods (:data:`METHODS`): the base policy alone (``w ~ N(0, I)`` and ``w = 0``)
 TD3, TQC, CrossQ and DSRL-NA (:func:`latent_mdp.train.train`), SAC on the raw action space and
 residual SAC (:mod:`benchmarks.baselines`). Budgets are in inner env steps for every method; a
 DSRL run gets ``ceil(env_steps / action_horizon)`` latent steps, plus its Gaussian warm-up
-(``warmup_latent_steps`` in its JSON, not counted in the curve).
+(``warmup_latent_steps`` in its JSON; its env steps are on the curve's x axis).
 
 Each run writes ``<out>/<env_id>/<method>_s<seed>.json`` (learning curve, final evaluation, wall
 time, command, machine); its checkpoints live in ``<out>/<env_id>/runs/<method>_s<seed>/``. A run

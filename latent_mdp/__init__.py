@@ -9,7 +9,7 @@ from latent_mdp.envs import ENV_IDS, make_vec, register_envs
 from latent_mdp.noise_space import NoiseSpace
 from latent_mdp.policy import NoisePolicy, PolicyContext, TensorContext
 from latent_mdp.vector import LatentActionVecEnv, LatentActionVectorEnv
-from latent_mdp.warmup import warmup_replay_buffer
+from latent_mdp.warmup import WarmupResult, warmup_replay_buffer
 from latent_mdp.wrapper import LatentActionWrapper
 
 __all__ = [
@@ -21,6 +21,7 @@ __all__ = [
     "NoiseSpace",
     "PolicyContext",
     "TensorContext",
+    "WarmupResult",
     "latent_discount",
     "make_vec",
     "warmup_replay_buffer",

@@ -113,9 +113,9 @@ def train(
         tqdm.write(f"resuming {run_dir} at {model.num_timesteps} latent steps")
     else:
         model = _build_model(cfg, env, seed, run_dir)
+        env_steps = 0  # the warm-up's env steps count in the budget's env steps
         if cfg.warmup_steps:
-            warmup_replay_buffer(model, cfg.warmup_steps, seed=seed, progress=progress)
-        env_steps = 0
+            env_steps = warmup_replay_buffer(model, cfg.warmup_steps, seed=seed, progress=progress).env_steps
 
     def save_video(row: dict[str, Any]) -> None:
         if videos:

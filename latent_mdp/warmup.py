@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import copy
 import math
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -18,7 +19,15 @@ from tqdm.auto import tqdm
 
 from latent_mdp.noise_space import NoiseSpace
 
-__all__ = ["warmup_replay_buffer"]
+__all__ = ["WarmupResult", "warmup_replay_buffer"]
+
+
+@dataclass(frozen=True)
+class WarmupResult:
+    """What a warm-up added: latent transitions, and the inner env steps they took."""
+
+    transitions: int
+    env_steps: int
 
 
 def _noise_space_of(env: VecEnv) -> NoiseSpace:
@@ -47,7 +56,7 @@ def _with_terminal_observations(new_obs: Any, dones: np.ndarray, infos: list[dic
 
 def warmup_replay_buffer(
     model: OffPolicyAlgorithm, n_steps: int, *, seed: int | None = None, progress: bool = True
-) -> int:
+) -> WarmupResult:
     """Add ``n_steps`` latent transitions with Gaussian noise to ``model.replay_buffer``.
 
     Each latent action is :meth:`NoiseSpace.sample_gaussian_action`: the parameters of the noise
@@ -62,7 +71,7 @@ def warmup_replay_buffer(
         progress: show a progress bar.
 
     Returns:
-        The number of transitions added.
+        The transitions added and the inner env steps they cost (count them in a budget).
     """
     env = model.get_env()
     if env is None:
@@ -73,11 +82,13 @@ def warmup_replay_buffer(
     rng = np.random.default_rng(seed)
     rounds = math.ceil(n_steps / env.num_envs)
     obs = env.reset()
+    env_steps = 0
     for _ in tqdm(range(rounds), desc="Gaussian warm-up", disable=not progress):
         actions = noise_space.sample_gaussian_action(rng, env.num_envs)
         new_obs, rewards, dones, infos = env.step(actions)
+        env_steps += sum(int(info.get("inner_steps", 1)) for info in infos)
         next_obs = _with_terminal_observations(new_obs, dones, infos)
         model.replay_buffer.add(obs, next_obs, actions, rewards, dones, infos)
         obs = new_obs
     model.learning_starts = 0
-    return rounds * env.num_envs
+    return WarmupResult(rounds * env.num_envs, env_steps)

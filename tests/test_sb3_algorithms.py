@@ -44,7 +44,9 @@ def test_learn_save_load(name: str, form: str, tmp_path) -> None:
 @pytest.mark.parametrize("form", ["single", "vector"])
 def test_gaussian_warmup_fills_the_buffer_with_standard_normal_noise(form: str) -> None:
     model = SAC("MlpPolicy", make_env(form), learning_starts=1000, policy_kwargs={"net_arch": [16]}, seed=0)
-    added = warmup_replay_buffer(model, 600, seed=1, progress=False)
+    result = warmup_replay_buffer(model, 600, seed=1, progress=False)
+    added = result.transitions
+    assert result.env_steps == 2 * added  # action_horizon 2, and episodes of 20 steps end on chunk ends
     buffer = model.replay_buffer
     assert added >= 600 and buffer.size() * model.n_envs == added
     assert model.learning_starts == 0
