@@ -14,7 +14,7 @@ import time
 __all__ = ["main"]
 
 DEMO_ENV = "DSRL-PushT-flow-v0"
-DEMO_STEPS = 6_000
+DEMO_STEPS = 3_000
 
 
 def main(argv: list[str] | None = None) -> None:
