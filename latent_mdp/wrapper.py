@@ -45,8 +45,13 @@ class LatentActionWrapper(gym.Wrapper, gym.utils.RecordConstructorArgs):
         strict: reject out-of-bound latent actions instead of clipping.
 
     The constructor arguments are recorded in ``env.spec`` (as Gymnasium's own wrappers do), so
-    ``env.spec.make()`` rebuilds the wrapper around the same policy object.
+    ``env.spec.make()`` rebuilds the wrapper around the same policy object. When the wrapper is
+    itself what a registered id's entry point returns (``gym.make("DSRL-PushT-flow-v0")``), the
+    spec is that id's own: making it again rebuilds the whole env, policy included.
     """
+
+    is_registered_env: bool = False
+    """Set by the entry points of registered ids: the wrapper is the env, not an added wrapper."""
 
     def __init__(
         self,
@@ -87,6 +92,12 @@ class LatentActionWrapper(gym.Wrapper, gym.utils.RecordConstructorArgs):
         self.action_space = self.core.action_space
         self.observation_space = self.core.observation_space
         self._ctx: PolicyContext | None = None
+
+    @property
+    def spec(self) -> gym.envs.registration.EnvSpec | None:
+        if self.is_registered_env:
+            return self.unwrapped.spec
+        return super().spec
 
     @property
     def policy(self) -> NoisePolicy:

@@ -152,7 +152,9 @@ def make_dsrl_pusht(kind: str, *, render_mode: str | None = None, **kwargs: Any)
         **kwargs: also more :class:`LatentActionWrapper` options (``reward``, ``gamma``, ``strict``).
     """
     policy, wrapper_kwargs = _policy_and_wrapper_kwargs(kind, **kwargs)
-    return LatentActionWrapper(make_inner_pusht(kind, render_mode), policy, **wrapper_kwargs)
+    env = LatentActionWrapper(make_inner_pusht(kind, render_mode), policy, **wrapper_kwargs)
+    env.is_registered_env = True
+    return env
 
 
 def make_dsrl_pusht_vec(kind: str, n_envs: int, *, render_mode: str | None = None, **kwargs: Any) -> LatentActionVecEnv:

@@ -14,6 +14,7 @@ import argparse
 import json
 import platform
 import time
+from functools import partial
 from pathlib import Path
 from typing import Callable
 
@@ -21,6 +22,7 @@ import torch
 
 from latent_mdp.envs.pusht import ASSETS, VARIANTS
 from latent_mdp.envs.pusht_demos import TASK, load_bc_arrays, record_demos
+from latent_mdp.envs.pusht_lerobot_training import RECIPES, train_lerobot_checkpoint
 from latent_mdp.envs.registry import make_vec
 from latent_mdp.evaluation import EvalResult, base_actor, evaluate
 from latent_mdp.policies.flow_bc import fit_normalization, train_flow_bc
@@ -56,8 +58,11 @@ def train_flow_checkpoint(demos: Path, out: Path, steps: int, seed: int = 0) -> 
     }
 
 
-TRAINERS: dict[str, Callable[[Path, Path, int, int], dict]] = {"flow": train_flow_checkpoint}
-DEFAULT_STEPS = {"flow": 60_000}
+TRAINERS: dict[str, Callable[[Path, Path, int, int], dict]] = {
+    "flow": train_flow_checkpoint,
+    **{kind: partial(train_lerobot_checkpoint, kind) for kind in RECIPES},
+}
+DEFAULT_STEPS = {"flow": 60_000, "pi0": 3_000, "pi05": 1_200, "smolvla": 6_000, "diffusion": 4_500}
 
 
 def evaluate_base(kind: str, episodes: int, n_envs: int = 10, seed: int = 10_000) -> EvalResult:

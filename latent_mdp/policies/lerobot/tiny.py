@@ -137,7 +137,9 @@ def _hub_free_tokenizer(tokenizer: Any) -> Iterator[None]:
         tokenizer_processor.AutoTokenizer = saved
 
 
-def _build_pi(policy_type: str, directory: Path, chunk_size: int, full_size: bool) -> tuple[Any, Any]:
+def _build_pi(
+    policy_type: str, directory: Path, chunk_size: int, full_size: bool, overrides: dict[str, Any]
+) -> tuple[Any, Any]:
     from lerobot.policies.pi0 import PI0Config, PI0Policy
     from lerobot.policies.pi05 import PI05Config, PI05Policy
 
@@ -151,9 +153,8 @@ def _build_pi(policy_type: str, directory: Path, chunk_size: int, full_size: boo
         input_features=inputs,
         output_features=outputs,
         chunk_size=chunk_size,
-        n_action_steps=chunk_size,
         device="cpu",
-        **small,
+        **{"n_action_steps": chunk_size, **small, **overrides},
     )
     tokenizer = byte_tokenizer()
     if len(tokenizer) > TINY_PI_ARCHITECTURE.vocab_size - 1:
@@ -215,7 +216,7 @@ def _write_smolvlm(directory: Path, size_name: str) -> Any:
     return tokenizer
 
 
-def _build_smolvla(directory: Path, chunk_size: int, full_size: bool) -> tuple[Any, Any]:
+def _build_smolvla(directory: Path, chunk_size: int, full_size: bool, overrides: dict[str, Any]) -> tuple[Any, Any]:
     from lerobot.policies.smolvla import SmolVLAConfig, SmolVLAPolicy
 
     tokenizer = _write_smolvlm(directory / VLM_DIR, "full" if full_size else "tiny")
@@ -225,35 +226,37 @@ def _build_smolvla(directory: Path, chunk_size: int, full_size: bool) -> tuple[A
         input_features=inputs,
         output_features=outputs,
         chunk_size=chunk_size,
-        n_action_steps=chunk_size,
-        **small,
         vlm_model_name=str(directory / VLM_DIR),
         load_vlm_weights=False,
         device="cpu",
+        **{"n_action_steps": chunk_size, **small, **overrides},
     )
     return SmolVLAPolicy(config), tokenizer
 
 
-def _build_diffusion(chunk_size: int, scheduler: str, pixels: bool) -> tuple[Any, None]:
+def _build_diffusion(chunk_size: int, scheduler: str, pixels: bool, overrides: dict[str, Any]) -> tuple[Any, None]:
     from lerobot.policies.diffusion import DiffusionConfig, DiffusionPolicy
 
     inputs, outputs = _features(image=pixels, env_state=not pixels)
+    small = {
+        "n_obs_steps": 1,
+        "n_action_steps": chunk_size,
+        "crop_shape": (84, 84) if pixels else None,
+        "spatial_softmax_num_keypoints": 8,
+        "down_dims": (16, 32),
+        "kernel_size": 3,
+        "n_groups": 4,
+        "diffusion_step_embed_dim": 16,
+        "num_inference_steps": 10,
+    }
     config = DiffusionConfig(
         input_features=inputs,
         output_features=outputs,
-        n_obs_steps=1,
         horizon=chunk_size,
-        n_action_steps=chunk_size,
         pretrained_backbone_weights=None,
-        crop_shape=(84, 84) if pixels else None,
-        spatial_softmax_num_keypoints=8,
-        down_dims=(16, 32),
-        kernel_size=3,
-        n_groups=4,
-        diffusion_step_embed_dim=16,
         noise_scheduler_type=scheduler,
-        num_inference_steps=10,
         device="cpu",
+        **{**small, **overrides},
     )
     return DiffusionPolicy(config), None
 
@@ -268,6 +271,7 @@ def build_random_policy(
     diffusion_pixels: bool = False,
     full_size: bool = False,
     dataset_stats: dict[str, dict[str, torch.Tensor]] | None = None,
+    config_overrides: dict[str, Any] | None = None,
 ) -> LoadedCheckpoint:
     """A random-init LeRobot policy of ``policy_type`` with its processors, in memory.
 
@@ -287,6 +291,9 @@ def build_random_policy(
         full_size: the real network sizes (pi0 / pi0.5: PaliGemma 2B + 300M expert, 4B params;
             SmolVLA: SmolVLM2-500M) with 224 / 512 px inputs, for benchmarks. Not for DiffusionPolicy.
         dataset_stats: normalization statistics for the processors (default :func:`pusht_stats`).
+        config_overrides: more LeRobot config fields, or replacements of the tiny defaults
+            (e.g. ``{"n_action_steps": 8}``, DiffusionPolicy's ``down_dims``); default
+            ``n_action_steps = chunk_size``.
     """
     from lerobot.policies.factory import make_pre_post_processors
 
@@ -297,12 +304,13 @@ def build_random_policy(
     directory = Path(directory)
     directory.mkdir(parents=True, exist_ok=True)
     torch.manual_seed(seed)
+    overrides = dict(config_overrides or {})
     if policy_type in ("pi0", "pi05"):
-        policy, tokenizer = _build_pi(policy_type, directory, chunk_size, full_size)
+        policy, tokenizer = _build_pi(policy_type, directory, chunk_size, full_size, overrides)
     elif policy_type == "smolvla":
-        policy, tokenizer = _build_smolvla(directory, chunk_size, full_size)
+        policy, tokenizer = _build_smolvla(directory, chunk_size, full_size, overrides)
     else:
-        policy, tokenizer = _build_diffusion(chunk_size, diffusion_scheduler, diffusion_pixels)
+        policy, tokenizer = _build_diffusion(chunk_size, diffusion_scheduler, diffusion_pixels, overrides)
     with _hub_free_tokenizer(tokenizer) if tokenizer is not None else contextlib.nullcontext():
         preprocessor, postprocessor = make_pre_post_processors(
             policy.config, dataset_stats=pusht_stats() if dataset_stats is None else dataset_stats
