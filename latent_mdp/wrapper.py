@@ -66,29 +66,18 @@ class LatentActionWrapper(gym.Wrapper, gym.utils.RecordConstructorArgs):
         gamma: float = 0.99,
         strict: bool = False,
     ) -> None:
-        gym.utils.RecordConstructorArgs.__init__(
-            self,
-            policy=policy,
-            noise=noise,
-            noise_bound=noise_bound,
-            action_horizon=action_horizon,
-            obs_mode=obs_mode,
-            reward=reward,
-            gamma=gamma,
-            strict=strict,
-        )
+        options = {
+            "noise": noise,
+            "noise_bound": noise_bound,
+            "action_horizon": action_horizon,
+            "obs_mode": obs_mode,
+            "reward": reward,
+            "gamma": gamma,
+            "strict": strict,
+        }
+        gym.utils.RecordConstructorArgs.__init__(self, policy=policy, **options)
         gym.Wrapper.__init__(self, env)
-        self.core = LatentCore(
-            policy,
-            env.observation_space,
-            noise=noise,
-            noise_bound=noise_bound,
-            action_horizon=action_horizon,
-            obs_mode=obs_mode,
-            reward=reward,
-            gamma=gamma,
-            strict=strict,
-        )
+        self.core = LatentCore(policy, env.observation_space, **options)
         self.action_space = self.core.action_space
         self.observation_space = self.core.observation_space
         self._ctx: PolicyContext | None = None
