@@ -27,7 +27,7 @@ from benchmarks.overrides import merge_entry, read_yaml
 from latent_mdp.callbacks import Checkpointer, LiveProgress, PeriodicEval, read_checkpoint_state
 from latent_mdp.envs.pusht import load_base_policy
 from latent_mdp.envs.registry import ENV_IDS, make_inner, make_vec
-from latent_mdp.evaluation import Actor, EvalResult, base_actor, evaluate
+from latent_mdp.evaluation import Actor, EvalResult, base_actor, evaluate, model_actor
 from latent_mdp.hyperparams import OWN_KEYS, TrainConfig
 from latent_mdp.residual import ResidualActionWrapper
 from latent_mdp.train import EVAL_SEED
@@ -123,8 +123,7 @@ def train_sac_baseline(
         checkpointer.save()
         raise
     checkpointer.save()
-    actor: Actor = lambda obs: model.predict(obs, deterministic=True)[0]  # noqa: E731
-    final = evaluate(eval_env, actor, final_episodes, seed=EVAL_SEED)
+    final = evaluate(eval_env, model_actor(model), final_episodes, seed=EVAL_SEED)
     env.close()
     eval_env.close()
     return {"env_steps": live.env_steps, "eval_history": periodic.history, "trained": final.as_dict()}
