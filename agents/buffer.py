@@ -1,61 +1,103 @@
-"""`ChunkReplayBuffer`: SB3's ``ReplayBuffer`` plus what a latent step did in the inner env.
+"""`ChunkReplayBuffer`: latent transitions with what they did in the inner env, for DSRL-NA.
 
 Each row holds ``s``, ``u`` (the RL action, ``(k,)``), ``w`` (the noise, ``(H, D)``), the chunk
-``a`` ``(h, A)``, ``n`` (how many of its actions were executed), ``r``, ``s'``, ``terminated`` and ``truncated``.
+``a`` ``(h, A)``, ``n`` (how many of its actions were executed), ``r``, ``s'``, ``terminated`` and
+``truncated``.
+
+**States are the base policy's inputs.** ``s`` and ``s'`` are the *inner* env observations the
+chunk started and stopped at (``info["env_observation"]`` / ``info["next_env_observation"]``,
+which every latent_mdp env puts in its step info), not the latent actor's observation. DSRL-NA
+re-runs the base policy on them in every update (``pi_dp(s', pi^w(s'))``, ``pi_dp(s, w)``) and
+builds the actor's observation from the same encode, so one buffer serves every ``obs_mode``:
+the env observation, the policy's features, or both. They may be ``Box`` arrays or flat
+``Dict`` observations (e.g. PushT pixels + agent position), stored in their own dtype.
 
 **Chunks.** The action critic values the chunk the agent chose, so a row stores ``h`` actions even
 when the episode ended after ``n < h`` inner steps. The unexecuted tail is the decoded chunk's own
-tail when the info carries it (``"decoded_chunk"``, which every latent_mdp env puts in its
-step info), else the last executed action repeated (the robot holds still: offline data,
-or rows added from outside DSRLNA). Either way the tail never changed the outcome, and the
-critic's input stays a plain chunk, the same kind it is queried on at ``pi_dp(s', pi^w(s'))``. A
-mask input was rejected: the executed count is an outcome of the env, not part of the action,
-and a critic conditioned on it is queried with "all steps executed" exactly where episodes end
-mid-chunk (success), so it would never be trained where the bootstrap reads it. ``n`` is kept in
-``n_steps`` for the record.
+tail when the info carries it (``"decoded_chunk"``), else the last executed action repeated (the
+robot holds still: offline data, or rows added from outside DSRLNA). Either way the tail never
+changed the outcome, and the critic's input stays a plain chunk, the same kind it is queried on
+at ``pi_dp(s', pi^w(s'))``. A mask input was rejected: the executed count is an outcome of the
+env, not part of the action, and a critic conditioned on it is queried with "all steps executed"
+exactly where episodes end mid-chunk (success), so it would never be trained where the bootstrap
+reads it. ``n`` is kept in ``n_steps`` for the record.
 
-**Endings.** SB3's ``dones`` / ``timeouts`` arrays hold ``terminated or truncated`` / ``truncated and
-not terminated``, so the sampled ``dones`` are ``terminated``: truncation bootstraps, termination
-does not. Online rows get ``terminated``/``truncated`` from SB3's ``TimeLimit.truncated`` info.
-
-Only ``Box`` observations are supported (no ``Dict``); ``optimize_memory_usage`` is not supported.
+**Endings.** ``dones`` / ``timeouts`` hold ``terminated or truncated`` / ``truncated and not
+terminated`` (SB3's layout), so the sampled ``dones`` are ``terminated``: truncation bootstraps,
+termination does not. Online rows get ``truncated`` from SB3's ``TimeLimit.truncated`` info.
 """
 
 from __future__ import annotations
 
-from typing import Any, NamedTuple
+import warnings
+from typing import Any, Callable, NamedTuple
 
 import numpy as np
+import psutil
 import torch
 from gymnasium import spaces
-from stable_baselines3.common.buffers import ReplayBuffer
+from stable_baselines3.common.buffers import BaseBuffer
 
 from agents.env_access import ChunkSpec
+from latent_mdp.observations import stack_observations
+from latent_mdp.policy import Observation
 
-__all__ = ["ChunkReplayBuffer", "ChunkReplayBufferSamples", "pad_chunk", "stored_chunk"]
+__all__ = ["ChunkReplayBuffer", "ChunkReplayBufferSamples", "concat_observations", "pad_chunk", "stored_chunk"]
 
 
 class ChunkReplayBufferSamples(NamedTuple):
     """A batch of ``B`` transitions. Tensors are float32 on the buffer's device.
 
     Attributes:
-        observations / next_observations: ``(B, *obs)`` tensors for the networks.
+        observations / next_observations: inner env observations ``s`` / ``s'``, numpy arrays
+            ``(B, *obs)`` or dicts of them: the base policy's ``encode`` input.
         actions: ``(B, k)`` RL actions ``u``.
         chunks: ``(B, h, A)`` the chosen chunks in env units (see the module docstring).
         rewards: ``(B, 1)``.
         dones: ``(B, 1)``, ``terminated`` (truncation bootstraps).
-        raw_observations / raw_next_observations: the same observations as numpy arrays, the
-            input of the base policy's ``encode``.
     """
 
-    observations: torch.Tensor
+    observations: Observation
+    next_observations: Observation
     actions: torch.Tensor
-    next_observations: torch.Tensor
-    dones: torch.Tensor
-    rewards: torch.Tensor
     chunks: torch.Tensor
-    raw_observations: np.ndarray
-    raw_next_observations: np.ndarray
+    rewards: torch.Tensor
+    dones: torch.Tensor
+
+
+def _map(fn: Callable[..., np.ndarray], *observations: Observation) -> Observation:
+    """``fn`` applied to the arrays of observations that share one structure (arrays or flat dicts)."""
+    if isinstance(observations[0], dict):
+        return {key: fn(*(o[key] for o in observations)) for key in observations[0]}
+    return fn(*observations)
+
+
+def concat_observations(first: Observation, second: Observation) -> Observation:
+    """Two batches ``(B1, ...)`` and ``(B2, ...)`` (arrays or flat dicts) -> one ``(B1 + B2, ...)``."""
+    return _map(lambda a, b: np.concatenate([a, b]), first, second)
+
+
+def _allocate(space: spaces.Space, rows: tuple[int, int]) -> Observation:
+    """Zeros ``(buffer_size, n_envs, *shape)`` for a ``Box`` or a flat ``Dict`` of ``Box`` spaces."""
+    if isinstance(space, spaces.Dict):
+        return {key: _allocate(sub, rows) for key, sub in space.spaces.items()}
+    if not isinstance(space, spaces.Box):
+        raise TypeError(f"ChunkReplayBuffer stores Box observations or flat Dicts of them; got {space}")
+    return np.zeros((*rows, *space.shape), dtype=space.dtype)
+
+
+def _check_layout(space: spaces.Space, observations: Observation, what: str) -> None:
+    """Raise ``ValueError`` unless ``observations`` ``(M, *obs)`` fit ``space``."""
+    if isinstance(space, spaces.Dict):
+        if not isinstance(observations, dict) or set(observations) != set(space.spaces):
+            got = sorted(observations) if isinstance(observations, dict) else type(observations).__name__
+            raise ValueError(f"{what} must be a dict with keys {sorted(space.spaces)}; got {got}")
+        for key, sub in space.spaces.items():
+            _check_layout(sub, observations[key], f"{what}[{key!r}]")
+        return
+    shape = np.shape(observations)[1:]
+    if shape != space.shape:
+        raise ValueError(f"{what} have shape {shape} per row; the env's observations have {space.shape}")
 
 
 def pad_chunk(executed: np.ndarray, horizon: int) -> np.ndarray:
@@ -71,14 +113,30 @@ def stored_chunk(info: dict[str, Any], horizon: int) -> np.ndarray:
     return pad_chunk(info["executed_actions"], horizon)
 
 
-class ChunkReplayBuffer(ReplayBuffer):
-    """SB3 replay buffer of latent transitions with their noise and executed chunk.
+def _env_observations(infos: list[dict[str, Any]], key: str) -> Observation:
+    if any(key not in info for info in infos):
+        raise KeyError(
+            f"the step infos carry no {key!r}: DSRL-NA stores the base policy's inputs, which "
+            "latent_mdp's LatentActionWrapper / LatentActionVecEnv put in every step info"
+        )
+    return stack_observations([info[key] for info in infos])
+
+
+class ChunkReplayBuffer(BaseBuffer):
+    """Circular buffer of latent transitions with their inner observations, noise and chunk.
 
     Args:
-        buffer_size / observation_space / action_space / device / n_envs: as SB3's ``ReplayBuffer``.
+        buffer_size: rows per env column.
+        observation_space: the **inner** env's observation space (what the base policy encodes).
+        action_space: the RL action space ``[-1, 1]^k``.
+        device: where sampled tensors go.
+        n_envs: env columns (one per env of a vector env).
         chunk: the executed-chunk spec ``(h, A)``.
         noise_shape: ``(H, D)``.
     """
+
+    observations: Observation
+    next_observations: Observation
 
     def __init__(
         self,
@@ -87,36 +145,60 @@ class ChunkReplayBuffer(ReplayBuffer):
         action_space: spaces.Space,
         device: torch.device | str = "auto",
         n_envs: int = 1,
-        optimize_memory_usage: bool = False,
         *,
         chunk: ChunkSpec,
         noise_shape: tuple[int, int],
     ) -> None:
-        if not isinstance(observation_space, spaces.Box):
-            raise TypeError(f"ChunkReplayBuffer stores Box observations only; got {observation_space}")
-        if optimize_memory_usage:
-            raise ValueError("ChunkReplayBuffer does not support optimize_memory_usage")
-        super().__init__(buffer_size, observation_space, action_space, device, n_envs, False, True)
+        super().__init__(buffer_size, observation_space, action_space, device, n_envs)
+        self.buffer_size = max(buffer_size // n_envs, 1)
         self.chunk = chunk
         rows = (self.buffer_size, self.n_envs)
+        self.observations = _allocate(observation_space, rows)
+        self.next_observations = _allocate(observation_space, rows)
+        self.actions = np.zeros((*rows, self.action_dim), dtype=np.float32)
         self.noises = np.zeros((*rows, *noise_shape), dtype=np.float32)
         self.chunks = np.zeros((*rows, chunk.horizon, chunk.action_dim), dtype=np.float32)
         self.n_steps = np.zeros(rows, dtype=np.int64)
+        self.rewards = np.zeros(rows, dtype=np.float32)
+        self.dones = np.zeros(rows, dtype=np.float32)
+        self.timeouts = np.zeros(rows, dtype=np.float32)
+        self._warn_if_too_large()
+
+    def _arrays(self) -> list[np.ndarray]:
+        arrays = [self.actions, self.noises, self.chunks, self.n_steps, self.rewards, self.dones, self.timeouts]
+        for store in (self.observations, self.next_observations):
+            arrays += list(store.values()) if isinstance(store, dict) else [store]
+        return arrays
+
+    def _warn_if_too_large(self) -> None:
+        """Warn (as SB3's buffers do) when a full buffer would not fit in the available memory."""
+        total = sum(a.nbytes for a in self._arrays())
+        available = psutil.virtual_memory().available
+        if total > available:
+            warnings.warn(
+                f"a full ChunkReplayBuffer takes {total / 1e9:.1f} GB but only {available / 1e9:.1f} GB "
+                "are available; lower buffer_size (pixel observations take the most)",
+                stacklevel=3,
+            )
 
     def add(
         self,
-        obs: np.ndarray,
-        next_obs: np.ndarray,
+        obs: Any,
+        next_obs: Any,
         action: np.ndarray,
         reward: np.ndarray,
         done: np.ndarray,
         infos: list[dict[str, Any]],
     ) -> None:
-        """Add one latent step of the ``N`` envs; the chunk and noise come from the M^w infos."""
+        """Add one latent step of the ``N`` envs (SB3's ``add`` signature).
+
+        ``obs`` / ``next_obs`` (the latent actor's observations) are not stored: ``s``, ``s'``, the
+        chunk and the noise come from the M^w step infos (see the module docstring).
+        """
         truncated = np.array([info.get("TimeLimit.truncated", False) for info in infos], dtype=bool)
         self.add_transitions(
-            observations=np.asarray(obs),
-            next_observations=np.asarray(next_obs),
+            observations=_env_observations(infos, "env_observation"),
+            next_observations=_env_observations(infos, "next_env_observation"),
             actions=np.asarray(action).reshape(self.n_envs, -1),
             noises=np.stack([info["noise"] for info in infos]),
             chunks=np.stack([stored_chunk(info, self.chunk.horizon) for info in infos]),
@@ -129,8 +211,8 @@ class ChunkReplayBuffer(ReplayBuffer):
     def add_transitions(
         self,
         *,
-        observations: np.ndarray,
-        next_observations: np.ndarray,
+        observations: Observation,
+        next_observations: Observation,
         actions: np.ndarray,
         noises: np.ndarray,
         chunks: np.ndarray,
@@ -144,18 +226,30 @@ class ChunkReplayBuffer(ReplayBuffer):
         ``M`` is rounded up to a multiple of ``n_envs`` by repeating the first rows, so that no
         sampled column holds an empty slot.
 
-        Shapes: observations ``(M, *obs)``, actions ``(M, k)``, noises ``(M, H, D)``, chunks
-        ``(M, h, A)`` (tails filled as the module docstring says), n_steps / rewards / terminated / truncated ``(M,)``.
+        Shapes: observations ``(M, *obs)`` (arrays, or dicts of them for a ``Dict`` space), actions
+        ``(M, k)``, noises ``(M, H, D)``, chunks ``(M, h, A)`` (tails filled as the module docstring
+        says), n_steps / rewards / terminated / truncated ``(M,)``.
+
+        Raises:
+            ValueError: observations that do not fit the buffer's space, or too many rows.
         """
         m = len(rewards)
         if not 0 < m <= self.buffer_size * self.n_envs:
             raise ValueError(f"cannot write {m} transitions into a buffer of {self.buffer_size * self.n_envs}")
+        _check_layout(self.observation_space, observations, "observations")
+        _check_layout(self.observation_space, next_observations, "next observations")
         order = np.arange(-(-m // self.n_envs) * self.n_envs) % m
         positions = (self.pos + np.arange(len(order) // self.n_envs)) % self.buffer_size
+
+        def write(store: np.ndarray, values: np.ndarray) -> np.ndarray:
+            values = np.asarray(values)[order]
+            store[positions] = values.reshape(len(positions), self.n_envs, *values.shape[1:])
+            return store
+
         terminated, truncated = np.asarray(terminated, dtype=bool), np.asarray(truncated, dtype=bool)
-        columns = [
-            (self.observations, observations),
-            (self.next_observations, next_observations),
+        _map(write, self.observations, observations)
+        _map(write, self.next_observations, next_observations)
+        for store, values in [
             (self.actions, actions),
             (self.noises, noises),
             (self.chunks, chunks),
@@ -163,25 +257,20 @@ class ChunkReplayBuffer(ReplayBuffer):
             (self.rewards, rewards),
             (self.dones, terminated | truncated),
             (self.timeouts, truncated & ~terminated),
-        ]
-        for store, values in columns:
-            values = np.asarray(values)[order]
-            store[positions] = values.reshape(len(positions), self.n_envs, *values.shape[1:])
+        ]:
+            write(store, values)
         self.full = self.full or self.pos + len(positions) >= self.buffer_size
         self.pos = int((self.pos + len(positions)) % self.buffer_size)
 
     def _get_samples(self, batch_inds: np.ndarray, env=None) -> ChunkReplayBufferSamples:  # type: ignore[override]
         env_indices = np.random.randint(0, high=self.n_envs, size=(len(batch_inds),))
-        raw_obs = self.observations[batch_inds, env_indices]
-        raw_next = self.next_observations[batch_inds, env_indices]
-        terminated = self.dones[batch_inds, env_indices] * (1 - self.timeouts[batch_inds, env_indices])
+        take = lambda store: store[batch_inds, env_indices]  # noqa: E731
+        terminated = take(self.dones) * (1 - take(self.timeouts))
         return ChunkReplayBufferSamples(
-            observations=self.to_torch(raw_obs).float(),
-            actions=self.to_torch(self.actions[batch_inds, env_indices]),
-            next_observations=self.to_torch(raw_next).float(),
+            observations=_map(take, self.observations),
+            next_observations=_map(take, self.next_observations),
+            actions=self.to_torch(take(self.actions)),
+            chunks=self.to_torch(take(self.chunks)),
+            rewards=self.to_torch(take(self.rewards).reshape(-1, 1)),
             dones=self.to_torch(terminated.reshape(-1, 1)),
-            rewards=self.to_torch(self.rewards[batch_inds, env_indices].reshape(-1, 1)),
-            chunks=self.to_torch(self.chunks[batch_inds, env_indices]),
-            raw_observations=raw_obs,
-            raw_next_observations=raw_next,
         )

@@ -24,16 +24,24 @@ The frozen base policy ``a = pi_dp(s, w)`` is the env's own (reached through the
 ``s'`` are encoded together; each next state's first noise is the actor's (for the TD target), all
 other noises are Gaussian (for distillation).
 
+**Observations.** The replay buffer stores the inner env observations ``s``, ``s'`` (the base
+policy's inputs, see :mod:`agents.buffer`). The networks read the latent actor's observation,
+rebuilt from the same encode exactly as the env builds it (``obs_mode``): the env observation
+(a ``Box``, or the vector entries of a ``Dict``), the base policy's features, or both. So DSRL-NA
+runs on every ``LatentActionWrapper`` env, pixel VLAs included (``obs_mode="policy"`` or
+``"both"``: the features stand for the images).
+
 Before ``learning_starts`` the agent acts with Gaussian noise (``w ~ N(0, I)`` clipped at ``b_w``,
 the base policy's own distribution) instead of SB3's uniform draws.
 
 **Offline data** (:meth:`DSRLNA.add_offline`, :meth:`DSRLNA.pretrain_offline`): dataset transitions
 ``(s, a_chunk, r, s', terminated)`` go into the same replay buffer. They carry no ``u``/``w``
 (stored as NaN; no loss reads stored noises): they train ``Q^A`` directly, and their states serve
-the distillation and the actor like any other. The latent actor sees the M^w observation, which
-with ``obs_mode="env"`` (required) is the dataset's env observation itself. For offline-to-online,
-load them before ``learn``; they stay as long as ``buffer_size`` is not exceeded (the buffer is
-circular).
+the distillation and the actor like any other. Their observations are the dataset's env
+observations (e.g. PushT's state), which must match the env's; the latent actor sees them as it
+sees online ones, through ``obs_mode`` (the base policy's features of them with ``"policy"``).
+For offline-to-online, load them before ``learn``; they stay as long as ``buffer_size`` is not
+exceeded (the buffer is circular).
 """
 
 from __future__ import annotations
@@ -48,14 +56,15 @@ from gymnasium import spaces
 from stable_baselines3.common.off_policy_algorithm import OffPolicyAlgorithm
 from stable_baselines3.common.policies import BasePolicy
 from stable_baselines3.common.type_aliases import GymEnv, MaybeCallback, Schedule
-from stable_baselines3.common.utils import configure_logger, polyak_update
+from stable_baselines3.common.utils import configure_logger, obs_as_tensor, polyak_update
 from stable_baselines3.common.vec_env import VecEnv
 
-from agents.buffer import ChunkReplayBuffer, ChunkReplayBufferSamples
+from agents.buffer import ChunkReplayBuffer, ChunkReplayBufferSamples, concat_observations
 from agents.env_access import LatentEnv, latent_env_of
 from agents.offline import ChunkTransitions
 from agents.policies import DSRLNAPolicy
-from latent_mdp.policy import decode_checked, encode_checked
+from latent_mdp.observations import batch_size_of
+from latent_mdp.policy import Observation, PolicyContext, decode_checked, encode_checked
 
 __all__ = ["DSRLNA"]
 
@@ -66,10 +75,11 @@ class DSRLNA(OffPolicyAlgorithm):
     """DSRL-NA on a latent-action env (a ``LatentActionWrapper`` or a ``LatentActionVecEnv``).
 
     Args:
-        policy: ``"MlpPolicy"`` (:class:`agents.policies.DSRLNAPolicy`); ``policy_kwargs`` take
+        policy: ``"MlpPolicy"``, or ``"MultiInputPolicy"`` for ``Dict`` observations (SB3's naming;
+            both are :class:`agents.policies.DSRLNAPolicy`); ``policy_kwargs`` take
             ``net_arch`` (default ``[256, 256, 256]``, CPU-sized; the recipe uses 3 x 2048 on GPU)
             and ``n_critics`` (default 2).
-        env: M^w with ``obs_mode="env"`` and a ``Box`` observation.
+        env: M^w (any ``obs_mode``; ``Box`` or flat ``Dict`` inner observations).
         learning_rate, buffer_size, batch_size, tau, train_freq: as SAC (recipe: 3e-4, 256, 0.005).
         learning_starts: latent steps of Gaussian warm-up before learning.
         gamma: discount per latent step (see the module docstring).
@@ -83,7 +93,7 @@ class DSRLNA(OffPolicyAlgorithm):
         target_update_interval: updates between Polyak updates of the action-critic target.
     """
 
-    policy_aliases: ClassVar[dict[str, type[BasePolicy]]] = {"MlpPolicy": DSRLNAPolicy}
+    policy_aliases: ClassVar[dict[str, type[BasePolicy]]] = {"MlpPolicy": DSRLNAPolicy, "MultiInputPolicy": DSRLNAPolicy}
     policy: DSRLNAPolicy
 
     def __init__(
@@ -158,6 +168,7 @@ class DSRLNA(OffPolicyAlgorithm):
             raise TypeError("DSRL-NA feeds stored observations to the base policy: VecNormalize is not supported")
         self._latent = latent_env_of(env)
         self.chunk_spec = self._latent.chunk
+        self.env_observation_space = self._latent.env_observation_space
         space = self._latent.core.noise_space
         self.noise_shape = (space.chunk_size, space.noise_dim)
 
@@ -167,10 +178,19 @@ class DSRLNA(OffPolicyAlgorithm):
         self._attach(self.env)
 
     def _setup_model(self) -> None:
-        self.replay_buffer_kwargs = {**self.replay_buffer_kwargs, "chunk": self.chunk_spec, "noise_shape": self.noise_shape}
         self.policy_kwargs = {**self.policy_kwargs, "chunk": self.chunk_spec}
         if self._latent is not None and self._latent.chunk != self.chunk_spec:
             raise ValueError(f"the env executes chunks {self._latent.chunk}; this model was built for {self.chunk_spec}")
+        # Built here, not by SB3: its rows hold the inner observations, not the M^w ones.
+        self.replay_buffer = ChunkReplayBuffer(
+            self.buffer_size,
+            self.env_observation_space,
+            self.action_space,
+            device=self.device,
+            n_envs=self.n_envs,
+            chunk=self.chunk_spec,
+            noise_shape=self.noise_shape,
+        )
         super()._setup_model()
         self._noise_rng = np.random.default_rng(self.seed)
         self.actor = self.policy.actor
@@ -230,11 +250,8 @@ class DSRLNA(OffPolicyAlgorithm):
     def add_offline(self, transitions: ChunkTransitions) -> int:
         """Put dataset transitions into the replay buffer; returns how many rows were written.
 
-        Their observations must already be M^w observations (``obs_mode="env"``: env observations).
+        Their observations are inner env observations, laid out as the env's (the buffer checks).
         """
-        obs_shape = self.observation_space.shape
-        if transitions.observations.shape[1:] != obs_shape:
-            raise ValueError(f"offline observations have shape {transitions.observations.shape[1:]}; the env's is {obs_shape}")
         if transitions.chunks.shape[1:] != (self.chunk_spec.horizon, self.chunk_spec.action_dim):
             raise ValueError(
                 f"offline chunks have shape {transitions.chunks.shape[1:]}; the env executes "
@@ -290,49 +307,68 @@ class DSRLNA(OffPolicyAlgorithm):
 
     def _update(self, batch: ChunkReplayBufferSamples, batch_size: int) -> dict[str, float]:
         """One update: one encode of ``[s; s']``, one decode, then the three losses."""
-        obs = self.policy.features(batch.observations)
-        next_obs = self.policy.features(batch.next_observations)
+        ctx, net_obs = self.encode_states(concat_observations(batch.observations, batch.next_observations))
+        obs, next_obs = net_obs[:batch_size], net_obs[batch_size:]
         with torch.no_grad():
             next_u = self.actor(next_obs)
-        states = np.concatenate([batch.raw_observations, batch.raw_next_observations])
-        u, chunks = self.decode_candidates(states, next_u)
+        u, chunks = self.decode_candidates(ctx, next_u)
         return {
-            "critic_loss": self.chunk_critic_step(batch, obs, next_obs, chunks[len(obs) :, 0]),
-            "noise_critic_loss": self.noise_critic_steps(torch.cat([obs, next_obs]), u, chunks, batch_size),
+            "critic_loss": self.chunk_critic_step(batch, obs, next_obs, chunks[batch_size:, 0]),
+            "noise_critic_loss": self.noise_critic_steps(net_obs, u, chunks, batch_size),
             **self.actor_step(obs),
         }
 
-    def decode_chunks(self, states: np.ndarray, u: np.ndarray) -> torch.Tensor:
+    def encode_states(self, states: Observation) -> tuple[PolicyContext, torch.Tensor]:
+        """One ``encode`` of ``n`` inner observations, and the networks' input for them.
+
+        Args:
+            states: ``(n, *obs)`` inner env observations (arrays, or dicts of them).
+
+        Returns:
+            The base policy's context and the networks' input ``(n, O)``: the latent actor's
+            observation built as the env builds it (``obs_mode``), then vectorized.
+        """
+        core = self.latent.core
+        ctx = encode_checked(core.policy, states, batch_size_of(states))
+        features = core.policy.features(ctx).detach().cpu().numpy() if core.observations.needs_features else None
+        latent_obs = core.observations.build(states, features)
+        return ctx, self.policy.features(obs_as_tensor(latent_obs, self.device))
+
+    def decode_chunks(self, states: Observation, u: np.ndarray) -> torch.Tensor:
         """``pi_dp(s, w(u))`` for ``K`` latent actions per state, in one encode and one decode.
 
         Args:
-            states: ``(n, *obs)`` raw observations.
+            states: ``(n, *obs)`` inner env observations.
             u: ``(n * K, k)`` latent actions; row ``i`` belongs to state ``i // K``.
 
         Returns:
             ``(n * K, h, A)`` chunks in env units on the agent's device.
         """
         core = self.latent.core
+        return self._decode(encode_checked(core.policy, states, batch_size_of(states)), u)
+
+    def _decode(self, ctx: PolicyContext, u: np.ndarray) -> torch.Tensor:
+        """Chunks ``(n * K, h, A)`` for latent actions ``u`` ``(n * K, k)`` on ``n`` encoded states."""
+        core = self.latent.core
         w = torch.from_numpy(core.noise_space.to_noise(u)).to(core.policy.device)
-        ctx = encode_checked(core.policy, states, len(states))
         return decode_checked(core.policy, ctx, w)[:, : self.chunk_spec.horizon].to(self.device)
 
-    def decode_candidates(self, states: np.ndarray, next_u: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        """Decode K noises for each of ``2B`` states ``[s; s']`` in one encode and one decode.
+    def decode_candidates(self, ctx: PolicyContext, next_u: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """Decode K noises for each of ``2B`` encoded states ``[s; s']`` in one decode.
 
         Args:
-            states: ``(2B, *obs)`` raw observations, the batch's ``s`` then its ``s'``.
+            ctx: the base policy's context of ``2B`` states, the batch's ``s`` then its ``s'``.
             next_u: ``(B, k)`` the actor's action at each ``s'``; it becomes the first noise of
                 that state. Every other noise is Gaussian (``w ~ N(0, I)`` clipped at ``b_w``).
 
         Returns:
             ``u`` ``(2B, K, k)`` and the chunks ``(2B, K, h, A)`` in env units, on the agent's device.
         """
-        n_states, k_noises = len(states), self.n_noise_samples
+        n_states, k_noises = ctx.batch_size, self.n_noise_samples
         noise_space = self.latent.core.noise_space
         u = noise_space.sample_gaussian_action(self._noise_rng, n_states * k_noises).reshape(n_states, k_noises, -1)
         u[n_states - len(next_u) :, 0] = next_u.cpu().numpy()
-        chunks = self.decode_chunks(states, u.reshape(n_states * k_noises, -1))
+        chunks = self._decode(ctx, u.reshape(n_states * k_noises, -1))
         return torch.from_numpy(u).to(self.device), chunks.reshape(n_states, k_noises, *chunks.shape[1:])
 
     def chunk_critic_step(

@@ -56,6 +56,11 @@ class LatentEnv:
     core: LatentCore
     chunk: ChunkSpec
 
+    @property
+    def env_observation_space(self) -> gym.Space:
+        """The inner env's observation space: what the base policy encodes and the buffer stores."""
+        return self.core.observations.env_space
+
 
 def _find_wrapper(env: gym.Env) -> LatentActionWrapper | None:
     while True:
@@ -71,7 +76,7 @@ def latent_env_of(env: VecEnv) -> LatentEnv:
 
     Raises:
         TypeError: ``env`` is neither form (e.g. a ``SubprocVecEnv``, whose policy lives in
-            other processes), or its latent actor does not observe the env observation.
+            other processes).
     """
     venv = env.unwrapped
     if isinstance(venv, LatentActionVecEnv):
@@ -82,10 +87,5 @@ def latent_env_of(env: VecEnv) -> LatentEnv:
         raise TypeError(
             "DSRL-NA runs the frozen base policy itself, so it needs M^w in this process: a "
             f"LatentActionWrapper (in a DummyVecEnv) or a LatentActionVecEnv; got {type(venv).__name__}"
-        )
-    if core.observations.obs_mode != "env":
-        raise TypeError(
-            f"DSRL-NA re-encodes stored observations with the base policy, so the latent actor must "
-            f"observe the env observation (obs_mode='env'); got obs_mode={core.observations.obs_mode!r}"
         )
     return LatentEnv(core, ChunkSpec.from_space(core.action_horizon, inner.action_space))

@@ -1,8 +1,10 @@
 """Networks of DSRL-NA: the action critic Q^A, the noise critic Q^w and the noise actor pi^w.
 
 All are MLPs with LayerNorm (``Linear -> LayerNorm -> ReLU`` per hidden layer). They read the
-M^w observation flattened by SB3's ``FlattenExtractor`` (``(B, O)``), which has no parameters, so
-the three networks share it.
+M^w observation as one vector ``(B, O)`` (:class:`VectorObservationExtractor`, no parameters, so
+the three networks share it): a ``Box`` flattened, or the vector entries of a ``Dict`` concatenated.
+Image entries are left out when the observation also holds the base policy's features
+(``obs_mode="both"``), which stand for them; an MLP on raw pixels is not offered.
 
 * :class:`ChunkCritic` -- an ensemble ``Q^A_e(s, a)``, ``a`` a chunk ``(B, h, A)`` in env units. The
   chunk is clipped to the inner env's action box (as the env clips what it executes), scaled to
@@ -22,13 +24,15 @@ import torch
 from gymnasium import spaces
 from stable_baselines3.common.distributions import SquashedDiagGaussianDistribution
 from stable_baselines3.common.policies import BasePolicy
-from stable_baselines3.common.preprocessing import get_flattened_obs_dim
+from stable_baselines3.common.preprocessing import get_flattened_obs_dim, is_image_space
+from stable_baselines3.common.torch_layers import BaseFeaturesExtractor
 from stable_baselines3.common.type_aliases import Schedule
 from torch import nn
 
 from agents.env_access import ChunkSpec
+from latent_mdp.observations import FEATURES_KEY
 
-__all__ = ["ChunkCritic", "DSRLNAPolicy", "NoiseActor", "NoiseCritic", "mlp"]
+__all__ = ["ChunkCritic", "DSRLNAPolicy", "NoiseActor", "NoiseCritic", "VectorObservationExtractor", "mlp"]
 
 LOG_STD_MIN, LOG_STD_MAX = -20.0, 2.0
 
@@ -41,6 +45,45 @@ def mlp(in_dim: int, hidden: list[int], out_dim: int) -> nn.Sequential:
         in_dim = width
     layers.append(nn.Linear(in_dim, out_dim))
     return nn.Sequential(*layers)
+
+
+class VectorObservationExtractor(BaseFeaturesExtractor):
+    """The M^w observation as one vector ``(B, O)``.
+
+    A ``Box`` is flattened. A ``Dict`` gives the concatenation of its flattened vector entries
+    (``keys``, in the space's order); image entries are dropped when the base policy's features
+    are among the entries.
+
+    Raises:
+        TypeError: a ``Dict`` with images but no policy features (``obs_mode="env"`` on pixels), or
+            another kind of space.
+    """
+
+    def __init__(self, observation_space: spaces.Space) -> None:
+        if isinstance(observation_space, spaces.Box):
+            keys: list[str] = []
+            dim = get_flattened_obs_dim(observation_space)
+        elif isinstance(observation_space, spaces.Dict):
+            subspaces = observation_space.spaces
+            images = [key for key, sub in subspaces.items() if is_image_space(sub, check_channels=False)]
+            if images and FEATURES_KEY not in subspaces:
+                raise TypeError(
+                    f"DSRL-NA's networks are MLPs and read no images, but the observation's {images} are "
+                    "images: use obs_mode='policy' or 'both', so the base policy's features stand for them"
+                )
+            keys = [key for key in subspaces if key not in images]
+            if any(not isinstance(subspaces[key], spaces.Box) for key in keys):
+                raise TypeError(f"DSRL-NA reads Box entries only; got {observation_space}")
+            dim = sum(get_flattened_obs_dim(subspaces[key]) for key in keys)
+        else:
+            raise TypeError(f"DSRL-NA reads Box or Dict observations; got {observation_space}")
+        super().__init__(observation_space, dim)
+        self.keys = keys
+
+    def forward(self, observations: torch.Tensor | dict[str, torch.Tensor]) -> torch.Tensor:
+        if isinstance(observations, dict):
+            return torch.cat([observations[key].flatten(1) for key in self.keys], dim=1)
+        return observations.flatten(1)
 
 
 class ChunkCritic(nn.Module):
@@ -140,9 +183,9 @@ class DSRLNAPolicy(BasePolicy):
         self.net_arch = net_arch
         self.chunk = chunk
         self.n_critics = n_critics
-        obs_dim = get_flattened_obs_dim(observation_space)
+        self.features_extractor = VectorObservationExtractor(observation_space)
+        obs_dim = self.features_extractor.features_dim
         latent_dim = action_space.shape[0]
-        self.features_extractor = self.make_features_extractor()
         self.actor = NoiseActor(obs_dim, latent_dim, arch["pi"])
         self.chunk_critic = ChunkCritic(obs_dim, chunk, arch["qa"], n_critics)
         self.chunk_critic_target = ChunkCritic(obs_dim, chunk, arch["qa"], n_critics)
@@ -163,8 +206,10 @@ class DSRLNAPolicy(BasePolicy):
             "optimizer_kwargs": self.optimizer_kwargs,
         }
 
-    def features(self, obs: torch.Tensor) -> torch.Tensor:
-        """The networks' input: the observation flattened, ``(B, O)`` float32."""
+    def features(self, obs: torch.Tensor | dict[str, torch.Tensor]) -> torch.Tensor:
+        """The networks' input ``(B, O)`` float32 from M^w observations (see :class:`VectorObservationExtractor`)."""
+        if isinstance(obs, dict):  # skip preprocessing entries the extractor drops (images)
+            obs = {key: obs[key] for key in self.features_extractor.keys}
         return self.extract_features(obs, self.features_extractor).float()
 
     def _predict(self, observation: torch.Tensor, deterministic: bool = False) -> torch.Tensor:

@@ -109,8 +109,14 @@ class LatentCore:
         return w, actions[:, : self.action_horizon]
 
     @staticmethod
-    def step_info(result: ChunkResult, u: np.ndarray, w: np.ndarray) -> dict[str, Any]:
-        """The info of one latent step: the last inner info plus the chunk's record."""
+    def step_info(result: ChunkResult, u: np.ndarray, w: np.ndarray, env_observation: Any) -> dict[str, Any]:
+        """The info of one latent step: the last inner info plus the chunk's record.
+
+        ``env_observation`` is the inner observation the chunk was decoded for (``s``, the base
+        policy's input); ``next_env_observation`` is the one where the chunk stopped (``s'``, the
+        terminal one when the episode ended). Agents that re-run the base policy on stored
+        transitions (DSRL-NA) store these two, whatever the latent actor observes.
+        """
         return {
             **result.info,
             "executed_actions": result.executed_actions,
@@ -118,4 +124,6 @@ class LatentCore:
             "inner_steps": result.inner_steps,
             "noise": w,
             "latent_action": u,
+            "env_observation": env_observation,
+            "next_env_observation": result.observation,
         }

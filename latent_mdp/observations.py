@@ -7,7 +7,7 @@ from typing import Any, Literal, Sequence
 import gymnasium as gym
 import numpy as np
 
-__all__ = ["FEATURES_KEY", "ObsMode", "ObservationBuilder", "stack_observations"]
+__all__ = ["FEATURES_KEY", "ObsMode", "ObservationBuilder", "batch_size_of", "stack_observations"]
 
 ObsMode = Literal["env", "policy", "both"]
 FEATURES_KEY = "policy_features"
@@ -17,6 +17,13 @@ FEATURE_BOUND = 1e6
 warn on infinite bounds); real policy features are many orders of magnitude smaller."""
 ENV_KEY = "observation"
 """Key of a ``Box`` env observation in ``both`` mode (a ``Dict`` env observation keeps its keys)."""
+
+
+def batch_size_of(observations: Any) -> int:
+    """``B`` of a batch of observations: an array ``(B, ...)`` or a flat dict of them."""
+    if isinstance(observations, dict):
+        return len(next(iter(observations.values())))
+    return len(observations)
 
 
 def stack_observations(observations: Sequence[Any]) -> Any:
@@ -42,6 +49,7 @@ class ObservationBuilder:
         if obs_mode != "env" and feature_dim < 1:
             raise ValueError(f"obs_mode={obs_mode!r} needs policy features, but {policy_name} has feature_dim = 0")
         self.obs_mode = obs_mode
+        self.env_space = env_space
         features = gym.spaces.Box(-FEATURE_BOUND, FEATURE_BOUND, shape=(feature_dim,), dtype=np.float32)
         if obs_mode == "env":
             self.space = env_space

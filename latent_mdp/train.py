@@ -14,6 +14,7 @@ from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
+import gymnasium as gym
 from stable_baselines3.common.base_class import BaseAlgorithm
 from tqdm.auto import tqdm
 
@@ -61,6 +62,8 @@ def _build_model(cfg: TrainConfig, env: LatentActionVecEnv, seed: int, run_dir: 
     cls = algorithm_class(cfg.algo)
     kwargs = cfg.constructor_kwargs(env.batch.core.action_horizon)
     policy = kwargs.pop("policy", "MlpPolicy")
+    if policy == "MlpPolicy" and isinstance(env.observation_space, gym.spaces.Dict):
+        policy = "MultiInputPolicy"  # SB3's name for the same networks on Dict observations (obs_mode="both")
     return cls(policy, env, seed=seed, tensorboard_log=str(run_dir / "tb"), verbose=0, **kwargs)
 
 

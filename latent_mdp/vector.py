@@ -99,7 +99,7 @@ class LatentBatch:
         for i, env in enumerate(self.envs):
             result = run_chunk(env, actions[i], self.core.reward_mode, self.core.gamma)
             rewards[i], terminated[i], truncated[i] = result.reward, result.terminated, result.truncated
-            infos.append(self.core.step_info(result, u[i], w[i]))
+            infos.append(self.core.step_info(result, u[i], w[i], self._last_obs[i]))
             self._last_obs[i] = result.observation
             if result.terminated or result.truncated:
                 finished.append(i)

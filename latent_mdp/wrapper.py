@@ -24,7 +24,8 @@ class LatentActionWrapper(gym.Wrapper, gym.utils.RecordConstructorArgs):
     discounts them within the chunk with ``reward="discounted"``), and returns the last
     observation. ``info`` carries ``executed_actions`` ``(n, A)``, ``inner_steps`` ``n``,
     ``decoded_chunk`` ``(h, A)`` (the whole chunk, also when the episode ended before its end),
-    ``noise`` ``(H, D)``, ``latent_action`` ``(k,)`` and the last inner info.
+    ``noise`` ``(H, D)``, ``latent_action`` ``(k,)``, the inner observations the chunk started
+    and stopped at (``env_observation``, ``next_env_observation``) and the last inner info.
 
     Out-of-bound latent actions are clipped to ``[-1, 1]``, or rejected with ``strict=True``;
     NaN/inf and wrong shapes always raise ``ValueError``. Executed actions are clipped to the
@@ -81,6 +82,7 @@ class LatentActionWrapper(gym.Wrapper, gym.utils.RecordConstructorArgs):
         self.action_space = self.core.action_space
         self.observation_space = self.core.observation_space
         self._ctx: PolicyContext | None = None
+        self._env_obs: Any = None
 
     @property
     def spec(self) -> gym.envs.registration.EnvSpec | None:
@@ -107,6 +109,7 @@ class LatentActionWrapper(gym.Wrapper, gym.utils.RecordConstructorArgs):
     def reset(self, *, seed: int | None = None, options: dict[str, Any] | None = None) -> tuple[Any, dict[str, Any]]:
         obs, info = self.env.reset(seed=seed, options=options)
         self._ctx, (latent_obs,) = self.core.encode([obs])
+        self._env_obs = obs
         return latent_obs, info
 
     def step(self, action: Any) -> tuple[Any, SupportsFloat, bool, bool, dict[str, Any]]:
@@ -115,6 +118,7 @@ class LatentActionWrapper(gym.Wrapper, gym.utils.RecordConstructorArgs):
         u = self.core.validate(action)
         w, actions = self.core.decode(self._ctx, u[None])
         result = run_chunk(self.env, actions[0], self.core.reward_mode, self.core.gamma)
+        info = self.core.step_info(result, u, w[0], self._env_obs)
         self._ctx, (latent_obs,) = self.core.encode([result.observation])
-        info = self.core.step_info(result, u, w[0])
+        self._env_obs = result.observation
         return latent_obs, result.reward, result.terminated, result.truncated, info

@@ -12,6 +12,7 @@ import torch
 from torch import nn
 
 from agents import DSRLNA, chunk_episode
+from agents.buffer import concat_observations
 from latent_mdp import LatentActionVecEnv, LatentActionWrapper, NoisePolicy, TensorContext
 from tests.toy import AnalyticPolicy, expected_chunk
 
@@ -150,10 +151,9 @@ def test_distillation_recovers_the_action_critic_through_a_linear_base_policy() 
     model.learn(300)  # Gaussian warm-up only: the buffer holds states; Q^A stays at its (random) init
     for _ in range(150):
         batch = model.replay_buffer.sample(64)
-        obs, next_obs = model.policy.features(batch.observations), model.policy.features(batch.next_observations)
-        states = np.concatenate([batch.raw_observations, batch.raw_next_observations])
-        u, chunks = model.decode_candidates(states, model.actor(next_obs).detach())
-        model.noise_critic_steps(torch.cat([obs, next_obs]), u, chunks, 64)
+        ctx, net_obs = model.encode_states(concat_observations(batch.observations, batch.next_observations))
+        u, chunks = model.decode_candidates(ctx, model.actor(net_obs[64:]).detach())
+        model.noise_critic_steps(net_obs, u, chunks, 64)
     xs = np.repeat(np.linspace(-1, 1, 8, dtype=np.float32), 50)[:, None]
     u = model.latent.core.noise_space.sample_gaussian_action(np.random.default_rng(1), len(xs))
     with torch.no_grad():
@@ -280,9 +280,73 @@ def test_vector_env_shares_the_base_policy_across_envs() -> None:
     assert np.isfinite(model.predict(np.zeros((3, 1), np.float32))[0]).all()
 
 
-def test_rejects_envs_whose_policy_it_cannot_reach_or_reencode() -> None:
+def test_rejects_envs_whose_policy_it_cannot_reach() -> None:
     with pytest.raises(TypeError, match="LatentActionWrapper"):
         DSRLNA("MlpPolicy", PeakEnv())
-    features_env = LatentActionWrapper(PeakEnv(), AnalyticPolicy(2, 1), noise="full", obs_mode="policy")
-    with pytest.raises(TypeError, match="obs_mode"):
-        DSRLNA("MlpPolicy", features_env)
+
+
+# --- any observation: policy features, Dict observations with images ---------------------------
+
+
+class CameraPeakEnv(PeakEnv):
+    """PeakEnv observed as a ``Dict``: the context ``x`` ``(1,)`` and an ``(8, 8, 3)`` uint8 "camera" of it."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.observation_space = gym.spaces.Dict(
+            {"x": gym.spaces.Box(-1.0, 1.0, (1,), np.float32), "camera": gym.spaces.Box(0, 255, (8, 8, 3), np.uint8)}
+        )
+
+    def _observe(self, x: np.ndarray) -> dict[str, np.ndarray]:
+        return {"x": x, "camera": np.full((8, 8, 3), int(127 + 100 * x[0]), np.uint8)}
+
+    def reset(self, *, seed: int | None = None, options: dict | None = None) -> tuple[dict, dict]:
+        x, info = super().reset(seed=seed, options=options)
+        return self._observe(x), info
+
+    def step(self, action: np.ndarray) -> tuple[dict, float, bool, bool, dict[str, Any]]:
+        x, *rest = super().step(action)
+        return (self._observe(x), *rest)  # type: ignore[return-value]
+
+
+class CameraPolicy(RecordingPolicy):
+    """RecordingPolicy reading the context from the camera image, as a VLA reads pixels."""
+
+    def encode(self, obs_batch: dict[str, np.ndarray]) -> TensorContext:
+        return super().encode((obs_batch["camera"][:, :1, 0, 0].astype(np.float32) - 127) / 100)
+
+
+def rollout_return(model: DSRLNA, env: gym.Env, episodes: int = 100) -> float:
+    """Mean return of the deterministic actor over ``episodes`` one-latent-step episodes (optimum 0)."""
+    total = 0.0
+    for seed in range(episodes):
+        obs, _ = env.reset(seed=10_000 + seed)
+        done = False
+        while not done:
+            obs, reward, terminated, truncated, _ = env.step(model.predict(obs, deterministic=True)[0])
+            total, done = total + float(reward), terminated or truncated
+    return total / episodes
+
+
+@pytest.mark.parametrize("obs_mode", ["policy", "both"])
+def test_learns_from_policy_features_of_image_observations(obs_mode: str) -> None:
+    """The base policy reads the camera; the actor sees its features (and, with "both", the vector ``x``)."""
+    env = LatentActionWrapper(CameraPeakEnv(), CameraPolicy(2, 1, nonlinear=True), noise="full", obs_mode=obs_mode)
+    policy = "MultiInputPolicy" if obs_mode == "both" else "MlpPolicy"
+    model = DSRLNA(
+        policy, env, learning_starts=100, batch_size=64, gradient_steps=1, learning_rate=1e-3,
+        n_noise_critic_steps=5, policy_kwargs=SMALL, seed=0,
+    )  # fmt: skip
+    model.learn(600)
+    stored = model.replay_buffer.observations
+    assert stored["camera"].dtype == np.uint8 and stored["camera"].shape[2:] == (8, 8, 3)  # inner observations
+    np.testing.assert_allclose(  # rows are the base policy's inputs: camera and x agree
+        (stored["camera"][:600, 0, 0, 0, 0].astype(np.float32) - 127) / 100, stored["x"][:600, 0, 0], atol=0.011
+    )
+    assert rollout_return(model, env) > -0.25  # Gaussian noise scores about -2.6
+
+
+def test_image_observations_need_the_policy_features() -> None:
+    env = LatentActionWrapper(CameraPeakEnv(), CameraPolicy(2, 1), noise="full", obs_mode="env")
+    with pytest.raises(TypeError, match="obs_mode='policy' or 'both'"):
+        DSRLNA("MultiInputPolicy", env)

@@ -1,4 +1,4 @@
-"""Each tiny LeRobot adapter inside ``LatentActionWrapper`` on PushT: env checkers and SB3 SAC."""
+"""Each tiny LeRobot adapter inside ``LatentActionWrapper`` on PushT: env checkers, SB3 SAC and DSRL-NA."""
 
 from __future__ import annotations
 
@@ -12,6 +12,7 @@ from gymnasium.utils.env_checker import check_env as gym_check_env
 from stable_baselines3 import SAC
 from stable_baselines3.common.env_checker import check_env as sb3_check_env
 
+from agents import DSRLNA
 from latent_mdp import LatentActionWrapper
 from latent_mdp.policies.lerobot import TINY_POLICY_TYPES, LeRobotNoisePolicy
 from tests.lerobot_fixtures import TASK, tiny_checkpoints  # noqa: F401 (fixtures)
@@ -54,3 +55,21 @@ def test_sac_learns_on_the_wrapped_env(kind: str, tiny_checkpoints: dict[str, Pa
     action, _ = model.predict(obs, deterministic=True)
     _, reward, *_ , info = env.step(action)
     assert np.isfinite(reward) and info["executed_actions"].shape == (4, 2)
+
+
+@pytest.mark.parametrize("kind", TINY_POLICY_TYPES)
+def test_dsrl_na_learns_on_the_wrapped_env(kind: str, tiny_checkpoints: dict[str, Path]) -> None:
+    """DSRL-NA stores the inner (pixel) observations and re-encodes them; the actor sees features + state."""
+    env = make_env(tiny_checkpoints[kind], kind, obs_mode="both")
+    model = DSRLNA(
+        "MultiInputPolicy", env, learning_starts=24, batch_size=8, buffer_size=64, gradient_steps=1,
+        n_noise_samples=2, n_noise_critic_steps=2, policy_kwargs={"net_arch": [16, 16]}, seed=0,
+    )  # fmt: skip
+    before = [p.detach().clone() for p in model.chunk_critic.parameters()]
+    model.learn(total_timesteps=32)
+    stored = model.replay_buffer.observations
+    assert set(stored) == set(env.env.observation_space.spaces)  # the inner observation, e.g. pixels
+    assert any(not np.array_equal(a, b) for a, b in zip(before, model.chunk_critic.parameters()))
+    obs, _ = env.reset(seed=1)
+    action, _ = model.predict(obs, deterministic=True)
+    assert np.all(np.abs(action) <= 1.0)

@@ -61,9 +61,11 @@ def test_frames_become_chunks_with_summed_rewards_and_terminal_semantics(dataset
     np.testing.assert_array_equal(strided.observations[:, 0], [0, 2, 4, 10])
 
 
-def test_offline_rows_fill_the_buffer_and_train_the_agent(dataset) -> None:
+@pytest.mark.parametrize("obs_mode", ["env", "policy"])
+def test_offline_rows_fill_the_buffer_and_train_the_agent(dataset, obs_mode: str) -> None:
+    """Rows hold the dataset's env observations; with "policy" the actor sees their base-policy features."""
     tr = load_lerobot_transitions(dataset, horizon=2, obs_keys="observation.state")
-    env = LatentActionWrapper(PeakEnv(), AnalyticPolicy(2, 1), noise="full")
+    env = LatentActionWrapper(PeakEnv(), AnalyticPolicy(2, 1), noise="full", obs_mode=obs_mode)
     model = DSRLNA("MlpPolicy", env, batch_size=16, gradient_steps=1, policy_kwargs=SMALL, seed=0)
     assert model.add_offline(tr) == 7
     buffer = model.replay_buffer
@@ -74,8 +76,8 @@ def test_offline_rows_fill_the_buffer_and_train_the_agent(dataset) -> None:
     assert not buffer.timeouts[:7].any()
     assert np.isnan(buffer.actions[:7]).all() and np.isnan(buffer.noises[:7]).all()  # no noise: unknown
     sample = buffer.sample(64)
-    terminal = torch.isin(sample.observations[:, 0], torch.tensor([3.0, 4.0]))
-    np.testing.assert_array_equal(sample.dones[:, 0].bool().numpy(), terminal.numpy())
+    terminal = np.isin(sample.observations[:, 0], [3.0, 4.0])
+    np.testing.assert_array_equal(sample.dones[:, 0].bool().numpy(), terminal)
 
     before = [p.detach().clone() for p in model.chunk_critic.parameters()]
     model.pretrain_offline(5)  # offline only: no env step taken
