@@ -29,7 +29,6 @@ termination does not. Online rows get ``truncated`` from SB3's ``TimeLimit.trunc
 
 from __future__ import annotations
 
-import warnings
 from typing import Any, Callable, NamedTuple
 
 import numpy as np
@@ -86,6 +85,13 @@ def _allocate(space: spaces.Space, rows: tuple[int, int]) -> Observation:
     return np.zeros((*rows, *space.shape), dtype=space.dtype)
 
 
+def _row_bytes(space: spaces.Space) -> int:
+    """Bytes of one observation of ``space``."""
+    if isinstance(space, spaces.Dict):
+        return sum(_row_bytes(sub) for sub in space.spaces.values())
+    return int(np.prod(space.shape)) * np.dtype(space.dtype).itemsize
+
+
 def _check_layout(space: spaces.Space, observations: Observation, what: str) -> None:
     """Raise ``ValueError`` unless ``observations`` ``(M, *obs)`` fit ``space``."""
     if isinstance(space, spaces.Dict):
@@ -111,6 +117,25 @@ def stored_chunk(info: dict[str, Any], horizon: int) -> np.ndarray:
     if "decoded_chunk" in info:
         return np.asarray(info["decoded_chunk"], dtype=np.float32)[:horizon]
     return pad_chunk(info["executed_actions"], horizon)
+
+
+def _check_fits_in_memory(
+    rows: int, observation_space: spaces.Space, action_space: spaces.Space, chunk: ChunkSpec, noise_shape: tuple[int, int]
+) -> None:
+    """Raise ``MemoryError`` before allocating a buffer that could not be filled without running out of memory.
+
+    A full buffer that does not fit would kill the run when it fills up, long after it started.
+    """
+    per_row = 2 * _row_bytes(observation_space) + 4 * (
+        int(np.prod(action_space.shape)) + int(np.prod(noise_shape)) + chunk.horizon * chunk.action_dim + 5
+    )
+    total, available = rows * per_row, psutil.virtual_memory().available
+    if total > 0.9 * available:
+        raise MemoryError(
+            f"a full replay buffer of {rows} rows takes {total / 1e9:.1f} GB ({per_row / 1e3:.1f} kB a row, "
+            f"s and s' included) but {available / 1e9:.1f} GB are available: lower buffer_size "
+            f"(at most about {int(0.9 * available / per_row)} rows here)"
+        )
 
 
 def _env_observations(infos: list[dict[str, Any]], key: str) -> Observation:
@@ -153,6 +178,7 @@ class ChunkReplayBuffer(BaseBuffer):
         self.buffer_size = max(buffer_size // n_envs, 1)
         self.chunk = chunk
         rows = (self.buffer_size, self.n_envs)
+        _check_fits_in_memory(self.buffer_size * self.n_envs, observation_space, action_space, chunk, noise_shape)
         self.observations = _allocate(observation_space, rows)
         self.next_observations = _allocate(observation_space, rows)
         self.actions = np.zeros((*rows, self.action_dim), dtype=np.float32)
@@ -162,24 +188,6 @@ class ChunkReplayBuffer(BaseBuffer):
         self.rewards = np.zeros(rows, dtype=np.float32)
         self.dones = np.zeros(rows, dtype=np.float32)
         self.timeouts = np.zeros(rows, dtype=np.float32)
-        self._warn_if_too_large()
-
-    def _arrays(self) -> list[np.ndarray]:
-        arrays = [self.actions, self.noises, self.chunks, self.n_steps, self.rewards, self.dones, self.timeouts]
-        for store in (self.observations, self.next_observations):
-            arrays += list(store.values()) if isinstance(store, dict) else [store]
-        return arrays
-
-    def _warn_if_too_large(self) -> None:
-        """Warn (as SB3's buffers do) when a full buffer would not fit in the available memory."""
-        total = sum(a.nbytes for a in self._arrays())
-        available = psutil.virtual_memory().available
-        if total > available:
-            warnings.warn(
-                f"a full ChunkReplayBuffer takes {total / 1e9:.1f} GB but only {available / 1e9:.1f} GB "
-                "are available; lower buffer_size (pixel observations take the most)",
-                stacklevel=3,
-            )
 
     def add(
         self,

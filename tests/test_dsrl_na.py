@@ -346,6 +346,12 @@ def test_learns_from_policy_features_of_image_observations(obs_mode: str) -> Non
     assert rollout_return(model, env) > -0.25  # Gaussian noise scores about -2.6
 
 
+def test_a_buffer_that_cannot_fit_in_memory_is_refused_before_training() -> None:
+    env = LatentActionWrapper(CameraPeakEnv(), CameraPolicy(2, 1), noise="full", obs_mode="policy")
+    with pytest.raises(MemoryError, match="lower buffer_size"):
+        DSRLNA("MlpPolicy", env, buffer_size=10**12)
+
+
 def test_image_observations_need_the_policy_features() -> None:
     env = LatentActionWrapper(CameraPeakEnv(), CameraPolicy(2, 1), noise="full", obs_mode="env")
     with pytest.raises(TypeError, match="obs_mode='policy' or 'both'"):
