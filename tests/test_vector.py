@@ -46,6 +46,9 @@ def test_termination_is_not_reported_as_a_time_limit() -> None:
     assert dones[0] and infos[0]["inner_steps"] == 1
     assert infos[0]["TimeLimit.truncated"] is False
     assert infos[0]["terminal_observation"][2] == 1  # the last observation, not the reset one
+    np.testing.assert_array_equal(infos[0]["next_env_observation"], infos[0]["terminal_observation"])
+    _, _, _, infos = vec.step(np.zeros((1, A), dtype=np.float32))
+    assert infos[0]["env_observation"][2] == 0  # the next latent step starts from the reset observation
 
 
 def test_terminal_observation_carries_features_in_policy_mode() -> None:

@@ -45,6 +45,18 @@ def test_step_executes_the_decoded_chunk() -> None:
     assert not terminated and not truncated
 
 
+def test_info_carries_the_inner_observations_the_chunk_started_and_stopped_at() -> None:
+    env = make(obs_mode="policy")  # the actor sees features; the info keeps the base policy's inputs
+    env.reset(seed=0)
+    start = env.env.unwrapped._obs()
+    for _ in range(2):
+        *_, info = env.step(np.zeros(A, dtype=np.float32))
+        np.testing.assert_array_equal(info["env_observation"], start)
+        np.testing.assert_array_equal(info["next_env_observation"], env.env.unwrapped._obs())
+        assert not np.array_equal(info["env_observation"], info["next_env_observation"])
+        start = info["next_env_observation"]
+
+
 def test_action_horizon_executes_a_prefix() -> None:
     env = make(action_horizon=2)
     obs, _ = env.reset(seed=1)
