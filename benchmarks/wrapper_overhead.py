@@ -34,7 +34,7 @@ CHUNK = 8
 def make_policy() -> FlowMLPPolicy:
     """A flow MLP of the shipped PushT size (weights do not change the cost)."""
     torch.manual_seed(0)
-    config = FlowMLPConfig(obs_dim=5, action_dim=2, chunk_size=CHUNK, action_low=[0, 0], action_high=[512, 512])
+    config = FlowMLPConfig(obs_dim=5, action_dim=2, chunk_size=CHUNK, action_mean=[256, 256], action_std=[128, 128])
     return FlowMLPPolicy(config)
 
 

@@ -20,7 +20,7 @@ def tiny_config(tmp_path_factory):
     """An override YAML: a tiny random flow policy (not the shipped one) and tiny networks."""
     root = tmp_path_factory.mktemp("compare")
     torch.manual_seed(0)
-    config = FlowMLPConfig(obs_dim=5, action_dim=2, hidden_dim=32, n_layers=2, num_steps=2, action_low=[0, 0], action_high=[512, 512])
+    config = FlowMLPConfig(obs_dim=5, action_dim=2, hidden_dim=32, n_layers=2, num_steps=2, action_mean=[256, 256], action_std=[128, 128])
     FlowMLPPolicy(config).save_pretrained(root / "policy")
     entry = {
         "n_envs": 2,

@@ -12,17 +12,17 @@ __all__ = ["fit_normalization", "train_flow_bc"]
 
 
 def fit_normalization(config: FlowMLPConfig, observations: np.ndarray, chunks: np.ndarray) -> FlowMLPConfig:
-    """Set ``config``'s statistics from observations ``(N, O)`` and action chunks ``(N, H, A)``.
+    """Set ``config``'s mean and std from observations ``(N, O)`` and action chunks ``(N, H, A)``.
 
-    With ``relative_action_obs_dims`` the action range is that of the relative actions.
+    With ``relative_action_obs_dims`` the action statistics are those of the relative actions.
     """
     if config.relative_action_obs_dims:
         chunks = chunks - observations[:, None, config.relative_action_obs_dims]
     flat_actions = chunks.reshape(-1, chunks.shape[-1])
     config.obs_mean = observations.mean(0).tolist()
     config.obs_std = np.maximum(observations.std(0), 1e-3).tolist()
-    config.action_low = flat_actions.min(0).tolist()
-    config.action_high = flat_actions.max(0).tolist()
+    config.action_mean = flat_actions.mean(0).tolist()
+    config.action_std = np.maximum(flat_actions.std(0), 1e-3).tolist()
     return config
 
 
