@@ -66,14 +66,15 @@ def evaluate_base(env_id: str, noise: str, episodes: int, *, seed: int, env_kwar
 
 def _env_factory(method: str, env_id: str, env_kwargs: dict[str, Any]) -> Callable[[], gym.Env]:
     """A factory of the task env the baseline acts in (the residual one shares one base policy)."""
+    kwargs = dict(env_kwargs)
+    task_reward = kwargs.pop("task_reward", "coverage")
     if method == "sac-raw":
-        return lambda: make_inner(env_id)
+        return lambda: make_inner(env_id, task_reward=task_reward)
     if method != "residual-sac":
         raise ValueError(f"unknown SAC baseline {method!r}; expected one of {SAC_BASELINES}")
-    kwargs = dict(env_kwargs)
     policy = load_base_policy(ENV_IDS[env_id], kwargs.pop("policy_path", None), kwargs.pop("task", None))
     kwargs.setdefault("action_horizon", getattr(policy, "recommended_action_horizon", None))
-    return lambda: ResidualActionWrapper(make_inner(env_id), policy, **kwargs)
+    return lambda: ResidualActionWrapper(make_inner(env_id, task_reward=task_reward), policy, **kwargs)
 
 
 def _policy_name(env: DummyVecEnv) -> str:

@@ -71,3 +71,30 @@ def test_make_vec_batches_one_policy() -> None:
     assert rewards.shape == (3,) and all(info["inner_steps"] == 4 for info in infos)  # the flow default
     with pytest.raises(ValueError, match="unknown DSRL env id"):
         latent_mdp.make_vec("DSRL-Nope-v0")
+
+
+def test_success_reward_pays_one_at_the_successful_step_only() -> None:
+    from latent_mdp.envs.pusht import make_inner_pusht
+    from latent_mdp.envs.pusht_expert import PushTExpert
+
+    env, expert = make_inner_pusht("flow", task_reward="success"), PushTExpert()
+    obs, _ = env.reset(seed=0)
+    expert.reset()
+    rewards, successes, done = [], [], False
+    while not done:
+        obs, reward, terminated, truncated, info = env.step(expert.act(obs))
+        rewards.append(reward)
+        successes.append(info["is_success"])
+        done = terminated or truncated
+    assert successes[-1] and terminated  # the expert solves seed 0
+    assert rewards == [float(s) for s in successes] and sum(rewards) == 1.0
+    with pytest.raises(ValueError, match="task_reward"):
+        make_inner_pusht("flow", task_reward="dense")
+
+
+def test_task_reward_reaches_the_registered_id() -> None:
+    env = gym.make("DSRL-PushT-flow-v0", task_reward="success")
+    env.reset(seed=0)
+    _, reward, *_ = env.step(env.action_space.sample())
+    assert reward == 0.0  # one chunk from the start does not solve PushT; coverage would pay > 0
+    env.close()

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import gymnasium as gym
 
@@ -24,6 +24,8 @@ __all__ = [
     "PUSHT_TASK",
     "VARIANTS",
     "PushTVariant",
+    "SuccessReward",
+    "TaskReward",
     "load_base_policy",
     "make_dsrl_pusht",
     "make_dsrl_pusht_vec",
@@ -32,6 +34,25 @@ __all__ = [
 
 ASSETS = Path(__file__).resolve().parent.parent / "assets"
 PUSHT_TASK = "Push the T-shaped block onto the T-shaped target."
+
+TaskReward = Literal["coverage", "success"]
+"""The inner reward of the DSRL-PushT ids.
+
+* ``coverage``: gym-pusht's own, ``clip(coverage / 0.95, 0, 1)`` every step. Success
+  (coverage > 0.95) terminates the episode, so this reward *discourages* success: hovering just
+  below 0.95 until the time limit collects about 1 per step, succeeding stops the stream. RL on it
+  raises the return, not the success rate.
+* ``success``: 1 at the step that succeeds, else 0 (:class:`SuccessReward`). Its return is the
+  success indicator, so maximizing it maximizes success, sooner rather than later with ``gamma < 1``.
+"""
+
+
+class SuccessReward(gym.Wrapper):
+    """Replaces the inner reward by 1.0 at the step where ``info["is_success"]`` holds, else 0.0."""
+
+    def step(self, action: Any) -> tuple[Any, float, bool, bool, dict[str, Any]]:
+        obs, _, terminated, truncated, info = self.env.step(action)
+        return obs, float(bool(info["is_success"])), terminated, truncated, info
 
 
 @dataclass(frozen=True)
@@ -100,11 +121,17 @@ def load_base_policy(kind: str, policy_path: str | Path | None = None, task: str
     return LeRobotNoisePolicy.from_pretrained(source, task=task or PUSHT_TASK)
 
 
-def make_inner_pusht(kind: str, render_mode: str | None = None) -> gym.Env:
-    """The plain ``gym_pusht/PushT-v0`` env with the observation the ``kind`` policy reads."""
+def make_inner_pusht(kind: str, render_mode: str | None = None, task_reward: TaskReward = "coverage") -> gym.Env:
+    """The plain ``gym_pusht/PushT-v0`` env with the observation the ``kind`` policy reads.
+
+    ``task_reward`` picks the reward (see :data:`TaskReward`).
+    """
     import gym_pusht  # noqa: F401  (registers gym_pusht/PushT-v0)
 
-    return gym.make("gym_pusht/PushT-v0", obs_type=_variant(kind).obs_type, render_mode=render_mode or "rgb_array")
+    if task_reward not in ("coverage", "success"):
+        raise ValueError(f"task_reward must be 'coverage' or 'success'; got {task_reward!r}")
+    env = gym.make("gym_pusht/PushT-v0", obs_type=_variant(kind).obs_type, render_mode=render_mode or "rgb_array")
+    return SuccessReward(env) if task_reward == "success" else env
 
 
 def _policy_and_wrapper_kwargs(
@@ -134,12 +161,16 @@ def _policy_and_wrapper_kwargs(
     }
 
 
-def make_dsrl_pusht(kind: str, *, render_mode: str | None = None, **kwargs: Any) -> LatentActionWrapper:
+def make_dsrl_pusht(
+    kind: str, *, render_mode: str | None = None, task_reward: TaskReward = "coverage", **kwargs: Any
+) -> LatentActionWrapper:
     """PushT as the latent-action MDP of a frozen base policy (the entry point of DSRL-PushT-*-v0).
 
     Args:
         kind: the base-policy kind (see :data:`VARIANTS`).
         render_mode: ``"rgb_array"`` renders the inner PushT frame.
+        task_reward: ``"coverage"`` (gym-pusht's own, the default) or ``"success"`` (1 at the
+            successful step); see :data:`TaskReward` for why RL wants the latter.
         policy_path: a local checkpoint directory (or Hub id) instead of the shipped one.
         policy: an already loaded base policy (instead of loading one).
         noise: a :class:`NoiseSpace` or mode; default per kind (``repeat`` for the VLAs).
@@ -152,17 +183,19 @@ def make_dsrl_pusht(kind: str, *, render_mode: str | None = None, **kwargs: Any)
         **kwargs: also more :class:`LatentActionWrapper` options (``reward``, ``gamma``, ``strict``).
     """
     policy, wrapper_kwargs = _policy_and_wrapper_kwargs(kind, **kwargs)
-    env = LatentActionWrapper(make_inner_pusht(kind, render_mode), policy, **wrapper_kwargs)
+    env = LatentActionWrapper(make_inner_pusht(kind, render_mode, task_reward), policy, **wrapper_kwargs)
     env.is_registered_env = True
     return env
 
 
-def make_dsrl_pusht_vec(kind: str, n_envs: int, *, render_mode: str | None = None, **kwargs: Any) -> LatentActionVecEnv:
+def make_dsrl_pusht_vec(
+    kind: str, n_envs: int, *, render_mode: str | None = None, task_reward: TaskReward = "coverage", **kwargs: Any
+) -> LatentActionVecEnv:
     """``n_envs`` PushT envs sharing one base policy and one policy call per chunk (SB3 ``VecEnv``).
 
     Takes the kwargs of :func:`make_dsrl_pusht`; pass ``policy=`` to reuse a loaded base policy
     (e.g. for an evaluation env beside a training env).
     """
     policy, wrapper_kwargs = _policy_and_wrapper_kwargs(kind, **kwargs)
-    envs = [make_inner_pusht(kind, render_mode) for _ in range(n_envs)]
+    envs = [make_inner_pusht(kind, render_mode, task_reward) for _ in range(n_envs)]
     return LatentActionVecEnv(envs, policy, **wrapper_kwargs)

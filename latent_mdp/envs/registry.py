@@ -51,8 +51,8 @@ def make_vec(env_id: str, n_envs: int = 1, **kwargs: Any) -> LatentActionVecEnv:
     return make_dsrl_pusht_vec(_kind(env_id), n_envs, **kwargs)
 
 
-def make_inner(env_id: str, render_mode: str | None = None) -> gym.Env:
-    """The plain task env under a registered id (e.g. for videos of every inner frame)."""
+def make_inner(env_id: str, render_mode: str | None = None, task_reward: str = "coverage") -> gym.Env:
+    """The plain task env under a registered id (e.g. for videos of every inner frame, or baselines)."""
     from latent_mdp.envs.pusht import make_inner_pusht
 
-    return make_inner_pusht(_kind(env_id), render_mode)
+    return make_inner_pusht(_kind(env_id), render_mode, task_reward)  # type: ignore[arg-type]
