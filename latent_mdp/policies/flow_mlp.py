@@ -9,8 +9,9 @@ deterministic, which is what DSRL steers.
 Observations and actions are standardized (mean 0, std 1 per column) with statistics stored in
 the config, so ``decode`` returns actions in env units. Standardizing the actions matters: the
 flow starts from ``N(0, I)`` noise, and actions scaled by their range instead (``[-1, 1]`` from
-min/max) spread with a std of about 0.1 on PushT, so the noise swamped them; the same network
-and data went from 4% to 84% base success on PushT. Two options help on tasks like PushT:
+min/max) spread with a std of about 0.1 on PushT, so the noise swamped them. On PushT the same
+network and data reached 4% base success with min/max scaling after 60k steps, 84% with
+standardization after 20k. Two options help on tasks like PushT:
 
 * ``periodic_obs_dims``: angles enter the network as ``(sin, cos)``, with no jump at ``2 pi``;
 * ``relative_action_obs_dims``: action column ``j`` is predicted relative to observation column
