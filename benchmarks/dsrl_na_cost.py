@@ -29,7 +29,7 @@ from latent_mdp.envs.registry import make_vec  # noqa: E402
 from latent_mdp.observations import batch_size_of  # noqa: E402
 from latent_mdp.policy import NoisePolicy  # noqa: E402
 
-SETTINGS = {  # batch B, noises per state K: the shipped dsrl_na.yml CPU defaults per id
+SETTINGS = {  # batch B and noises per state K: recipe-sized on flow, the shipped CPU default on pi0
     "DSRL-PushT-flow-v0": {"batch_size": 256, "n_noise_samples": 4, "obs_mode": "env"},
     "DSRL-PushT-pi0-v0": {"batch_size": 64, "n_noise_samples": 2, "obs_mode": "policy"},
 }
