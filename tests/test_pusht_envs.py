@@ -73,21 +73,33 @@ def test_make_vec_batches_one_policy() -> None:
         latent_mdp.make_vec("DSRL-Nope-v0")
 
 
-def test_success_reward_pays_one_at_the_successful_step_only() -> None:
+def expert_rewards(task_reward: str) -> tuple[list[float], list[bool]]:
+    """Rewards and success flags of the scripted expert's episode on seed 0 (which it solves)."""
     from latent_mdp.envs.pusht import make_inner_pusht
     from latent_mdp.envs.pusht_expert import PushTExpert
 
-    env, expert = make_inner_pusht("flow", task_reward="success"), PushTExpert()
+    env, expert = make_inner_pusht("flow", task_reward=task_reward), PushTExpert()
     obs, _ = env.reset(seed=0)
     expert.reset()
     rewards, successes, done = [], [], False
     while not done:
         obs, reward, terminated, truncated, info = env.step(expert.act(obs))
         rewards.append(reward)
-        successes.append(info["is_success"])
+        successes.append(bool(info["is_success"]))
         done = terminated or truncated
-    assert successes[-1] and terminated  # the expert solves seed 0
-    assert rewards == [float(s) for s in successes] and sum(rewards) == 1.0
+    return rewards, successes
+
+
+def test_success_and_absorbing_rewards_pay_for_success() -> None:
+    from latent_mdp.envs.pusht import make_inner_pusht
+
+    coverage, successes = expert_rewards("coverage")
+    assert successes[-1] and not any(successes[:-1])  # the expert solves seed 0, once, at the end
+    success, _ = expert_rewards("success")
+    assert success == [float(s) for s in successes]
+    absorbing, _ = expert_rewards("absorbing")
+    np.testing.assert_allclose(absorbing[:-1], coverage[:-1], rtol=1e-9)  # dense like coverage ...
+    assert absorbing[-1] == pytest.approx(coverage[-1] + (300 - len(coverage)))  # ... and success pays every step left
     with pytest.raises(ValueError, match="task_reward"):
         make_inner_pusht("flow", task_reward="dense")
 

@@ -24,6 +24,7 @@ __all__ = [
     "PUSHT_TASK",
     "VARIANTS",
     "PushTVariant",
+    "AbsorbingSuccessReward",
     "SuccessReward",
     "TaskReward",
     "load_base_policy",
@@ -35,7 +36,7 @@ __all__ = [
 ASSETS = Path(__file__).resolve().parent.parent / "assets"
 PUSHT_TASK = "Push the T-shaped block onto the T-shaped target."
 
-TaskReward = Literal["coverage", "success"]
+TaskReward = Literal["coverage", "success", "absorbing"]
 """The inner reward of the DSRL-PushT ids.
 
 * ``coverage``: gym-pusht's own, ``clip(coverage / 0.95, 0, 1)`` every step. Success
@@ -44,7 +45,34 @@ TaskReward = Literal["coverage", "success"]
   raises the return, not the success rate.
 * ``success``: 1 at the step that succeeds, else 0 (:class:`SuccessReward`). Its return is the
   success indicator, so maximizing it maximizes success, sooner rather than later with ``gamma < 1``.
+* ``absorbing``: the coverage reward, as if success were an absorbing state that keeps paying
+  the maximum of 1 until the time limit (:class:`AbsorbingSuccessReward`): dense like
+  ``coverage``, and aligned with success like ``success``.
 """
+
+
+class AbsorbingSuccessReward(gym.Wrapper):
+    """Coverage reward; the successful step also pays 1 for every step left until the time limit.
+
+    The return is then what it would be if success held (reward 1) until step ``max_steps``, so
+    succeeding always beats hovering below the threshold.
+    """
+
+    def __init__(self, env: gym.Env, max_steps: int) -> None:
+        super().__init__(env)
+        self.max_steps = max_steps
+        self._steps = 0
+
+    def reset(self, **kwargs: Any) -> tuple[Any, dict[str, Any]]:
+        self._steps = 0
+        return self.env.reset(**kwargs)
+
+    def step(self, action: Any) -> tuple[Any, float, bool, bool, dict[str, Any]]:
+        obs, reward, terminated, truncated, info = self.env.step(action)
+        self._steps += 1
+        if info["is_success"]:
+            reward = float(reward) + max(0, self.max_steps - self._steps)
+        return obs, float(reward), terminated, truncated, info
 
 
 class SuccessReward(gym.Wrapper):
@@ -128,10 +156,14 @@ def make_inner_pusht(kind: str, render_mode: str | None = None, task_reward: Tas
     """
     import gym_pusht  # noqa: F401  (registers gym_pusht/PushT-v0)
 
-    if task_reward not in ("coverage", "success"):
-        raise ValueError(f"task_reward must be 'coverage' or 'success'; got {task_reward!r}")
+    if task_reward not in ("coverage", "success", "absorbing"):
+        raise ValueError(f"task_reward must be 'coverage', 'success' or 'absorbing'; got {task_reward!r}")
     env = gym.make("gym_pusht/PushT-v0", obs_type=_variant(kind).obs_type, render_mode=render_mode or "rgb_array")
-    return SuccessReward(env) if task_reward == "success" else env
+    if task_reward == "success":
+        return SuccessReward(env)
+    if task_reward == "absorbing":
+        return AbsorbingSuccessReward(env, env.spec.max_episode_steps)
+    return env
 
 
 def _policy_and_wrapper_kwargs(
