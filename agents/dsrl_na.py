@@ -329,7 +329,7 @@ class DSRLNA(OffPolicyAlgorithm):
             observation built as the env builds it (``obs_mode``), then vectorized.
         """
         core = self.latent.core
-        ctx = encode_checked(core.policy, states, batch_size_of(states))
+        ctx = self._encode(states)
         features = core.policy.features(ctx).detach().cpu().numpy() if core.observations.needs_features else None
         latent_obs = core.observations.build(states, features)
         return ctx, self.policy.features(obs_as_tensor(latent_obs, self.device))
@@ -344,8 +344,11 @@ class DSRLNA(OffPolicyAlgorithm):
         Returns:
             ``(n * K, h, A)`` chunks in env units on the agent's device.
         """
-        core = self.latent.core
-        return self._decode(encode_checked(core.policy, states, batch_size_of(states)), u)
+        return self._decode(self._encode(states), u)
+
+    def _encode(self, states: Observation) -> PolicyContext:
+        """The base policy's context of ``n`` inner observations (one checked ``encode``)."""
+        return encode_checked(self.latent.core.policy, states, batch_size_of(states))
 
     def _decode(self, ctx: PolicyContext, u: np.ndarray) -> torch.Tensor:
         """Chunks ``(n * K, h, A)`` for latent actions ``u`` ``(n * K, k)`` on ``n`` encoded states."""

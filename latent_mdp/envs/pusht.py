@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, get_args
 
 import gymnasium as gym
 
@@ -156,8 +156,8 @@ def make_inner_pusht(kind: str, render_mode: str | None = None, task_reward: Tas
     """
     import gym_pusht  # noqa: F401  (registers gym_pusht/PushT-v0)
 
-    if task_reward not in ("coverage", "success", "absorbing"):
-        raise ValueError(f"task_reward must be 'coverage', 'success' or 'absorbing'; got {task_reward!r}")
+    if task_reward not in get_args(TaskReward):
+        raise ValueError(f"task_reward must be one of {get_args(TaskReward)}; got {task_reward!r}")
     env = gym.make("gym_pusht/PushT-v0", obs_type=_variant(kind).obs_type, render_mode=render_mode or "rgb_array")
     if task_reward == "success":
         return SuccessReward(env)
