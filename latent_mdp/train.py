@@ -123,7 +123,7 @@ def train(
     def save_video(row: dict[str, Any]) -> None:
         if videos:
             record_episode(
-                make_inner(env_id, "rgb_array"),
+                make_inner(env_id, "rgb_array", cfg.env_kwargs.get("task_reward", "coverage")),
                 env.batch.core,
                 model_actor(model),
                 run_dir / "videos" / f"eval_{row['env_steps']:08d}.mp4",
@@ -180,7 +180,8 @@ def evaluate_saved(env_id: str, model_path: str | Path, episodes: int, *, algo: 
     comparison = compare_with_base(model, env, episodes)
     print(format_comparison(comparison))
     if video is not None:
-        stats = record_episode(make_inner(env_id, "rgb_array"), env.batch.core, model_actor(model), video, seed=EVAL_SEED)
+        inner = make_inner(env_id, "rgb_array", env_kwargs.get("task_reward", "coverage"))
+        stats = record_episode(inner, env.batch.core, model_actor(model), video, seed=EVAL_SEED)
         print(f"video: {video} ({int(stats['frames'])} frames, success {bool(stats['success'])})")
     env.close()
     return comparison
