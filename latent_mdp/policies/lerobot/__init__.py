@@ -12,7 +12,9 @@ Example (offline)::
 Modules: ``adapter`` (the NoisePolicy), ``flow`` (pi0 / pi0.5 / SmolVLA prefix reuse),
 ``diffusion`` (DiffusionPolicy, DDIM), ``observations`` (Gymnasium -> LeRobot batch),
 ``loading`` (checkpoint resolution and LeRobot's factory), ``tiny`` (offline builders),
-``architecture`` (small pi0 sizes), ``tokenizer`` (in-memory tokenizers).
+``architecture`` (small pi0 sizes), ``tokenizer`` (in-memory tokenizers), ``relative_actions``
+(LeRobot's relative actions with K noises per observation), ``state_concat`` (a processor step
+that appends ``observation.environment_state`` to the VLAs' state).
 """
 
 from latent_mdp.policies.lerobot.adapter import LANGUAGE_POLICY_TYPES, SUPPORTED_POLICY_TYPES, LeRobotNoisePolicy

@@ -5,7 +5,8 @@ Pipeline per call, as in LeRobot's eval loop::
     encode(obs)      gym obs (B, ...) -> preprocess_observation + task -> policy preprocessor
                      -> backend.encode: VLM prefix + KV cache (flow VLAs) or global cond (diffusion)
     decode(ctx, w)   w (B*K, H, D) -> backend.decode (Euler / DDIM, normalized, (B*K, H, A))
-                     -> policy postprocessor (un-normalize) -> float32 env units
+                     -> policy postprocessor (un-normalize; for ``use_relative_actions``
+                        add the context's own state, see ``relative_actions``) -> float32 env units
 
 Shapes: ``H`` = ``chunk_size`` (pi0/SmolVLA ``config.chunk_size``; DiffusionPolicy ``horizon``),
 ``D`` = ``noise_dim`` (pi0/SmolVLA ``max_action_dim`` = 32, padded; DiffusionPolicy ``A``),
@@ -14,6 +15,7 @@ Shapes: ``H`` = ``chunk_size`` (pi0/SmolVLA ``config.chunk_size``; DiffusionPoli
 
 from __future__ import annotations
 
+import dataclasses
 import os
 from pathlib import Path
 from typing import Any
@@ -24,13 +26,32 @@ from latent_mdp.policies.lerobot.diffusion import DiffusionBackend, make_determi
 from latent_mdp.policies.lerobot.flow import FlowBackend, PiBackend, SmolVLABackend
 from latent_mdp.policies.lerobot.loading import LoadedCheckpoint, load_checkpoint, resolve_checkpoint
 from latent_mdp.policies.lerobot.observations import to_lerobot_batch
+from latent_mdp.policies.lerobot.relative_actions import ActionReference
 from latent_mdp.policy import NoisePolicy, Observation, PolicyContext
 
-__all__ = ["LANGUAGE_POLICY_TYPES", "LeRobotNoisePolicy", "SUPPORTED_POLICY_TYPES"]
+__all__ = ["LANGUAGE_POLICY_TYPES", "LeRobotContext", "LeRobotNoisePolicy", "SUPPORTED_POLICY_TYPES"]
 
 _BACKENDS = {"pi0": PiBackend, "pi05": PiBackend, "smolvla": SmolVLABackend, "diffusion": DiffusionBackend}
 SUPPORTED_POLICY_TYPES = tuple(_BACKENDS)
 LANGUAGE_POLICY_TYPES = ("pi0", "pi05", "smolvla")
+
+
+@dataclasses.dataclass
+class LeRobotContext(PolicyContext):
+    """An encoded batch of ``B`` observations.
+
+    Attributes:
+        encoded: the backend's context (``flow.PrefixContext`` or ``diffusion.DiffusionContext``).
+        reference_state: ``(B, S)`` raw ``observation.state`` that relative actions are added to
+            (``use_relative_actions``), else ``None``.
+    """
+
+    encoded: PolicyContext
+    reference_state: torch.Tensor | None
+
+    @property
+    def batch_size(self) -> int:
+        return self.encoded.batch_size
 
 
 class LeRobotNoisePolicy(NoisePolicy):
@@ -67,6 +88,7 @@ class LeRobotNoisePolicy(NoisePolicy):
         for param in self.policy.parameters():
             param.requires_grad_(False)
         self.backend: FlowBackend | DiffusionBackend = _BACKENDS[self.policy_type](self.policy)
+        self.action_reference = ActionReference(self.preprocessor)
         self.task = task
         self.chunk_size = self.backend.chunk_size
         self.noise_dim = self.backend.noise_dim
@@ -118,12 +140,13 @@ class LeRobotNoisePolicy(NoisePolicy):
         return self.preprocessor(raw)
 
     @torch.no_grad()
-    def encode(self, obs_batch: Observation) -> PolicyContext:
+    def encode(self, obs_batch: Observation) -> LeRobotContext:
         """The prefix (KV cache) or observation encoding for ``B`` observations."""
-        return self.backend.encode(self.lerobot_batch(obs_batch))
+        encoded = self.backend.encode(self.lerobot_batch(obs_batch))
+        return LeRobotContext(encoded, self.action_reference.captured())
 
     @torch.no_grad()
-    def decode(self, ctx: PolicyContext, noise: torch.Tensor) -> torch.Tensor:
+    def decode(self, ctx: LeRobotContext, noise: torch.Tensor) -> torch.Tensor:
         """Actions ``(B*K, H, A)`` float32 in env units for noise ``(B*K, H, D)``."""
         batch = ctx.batch_size
         expected = (self.chunk_size, self.noise_dim)
@@ -132,12 +155,13 @@ class LeRobotNoisePolicy(NoisePolicy):
                 f"{self.name}.decode expects noise of shape (B*K, {expected[0]}, {expected[1]}) with "
                 f"B = {batch} (K >= 1 noises per observation); got {tuple(noise.shape)}"
             )
-        actions = self.backend.decode(ctx, noise.to(device=self.device, dtype=torch.float32))
+        actions = self.backend.decode(ctx.encoded, noise.to(device=self.device, dtype=torch.float32))
+        self.action_reference.restore(ctx.reference_state, noise.shape[0] // batch)
         return self.postprocessor(actions).to(dtype=torch.float32, device="cpu")
 
-    def features(self, ctx: PolicyContext) -> torch.Tensor:
+    def features(self, ctx: LeRobotContext) -> torch.Tensor:
         """``(B, F)``: pooled VLM prefix hidden states (VLAs) or the UNet's global cond (diffusion)."""
-        return self.backend.features(ctx).float().cpu()
+        return self.backend.features(ctx.encoded).float().cpu()
 
     @torch.no_grad()
     def reference_actions(self, obs_batch: Observation, noise: torch.Tensor) -> torch.Tensor:

@@ -96,11 +96,6 @@ def _load_config(directory: Path, device: str) -> Any:
     if config.type == "smolvla" and vlm.is_dir():
         config.vlm_model_name = str(vlm)
         config.load_vlm_weights = False  # the weights are in model.safetensors
-    if getattr(config, "use_relative_actions", False):
-        raise NotImplementedError(
-            "use_relative_actions=True makes the postprocessor add the encoded state to each "
-            "action; decoding K noises per observation does not support that yet"
-        )
     return config
 
 
@@ -132,6 +127,8 @@ def _load_policy(directory: Path, config: Any) -> Any:
 def load_checkpoint(directory: Path, *, device: str = "cpu") -> LoadedCheckpoint:
     """Load the policy named in ``directory/config.json`` and its processors, on ``device``."""
     from lerobot.policies.factory import make_pre_post_processors
+
+    from latent_mdp.policies.lerobot import state_concat  # noqa: F401  (registers its processor step)
 
     config = _load_config(directory, device)
     policy = _load_policy(directory, config)

@@ -15,6 +15,9 @@ both work with ``HF_HUB_OFFLINE=1``. The default features are PushT's (``gym_pus
 a 96x96 image ``observation.image`` and 2-d ``observation.state`` for the VLAs, the 16-d
 ``observation.environment_state`` and ``observation.state`` for DiffusionPolicy (images on
 request, but its ResNet-18 encoder alone is about 45 MB), and a 2-d action in ``[0, 512]``.
+The shipped PushT VLAs also read the 16-d keypoints (``environment_state=True``) and predict
+actions relative to the agent (``relative_actions=True``), at the wider ``pi_size`` /
+``smolvlm_size`` their recipes name (``latent_mdp.envs.pusht_lerobot_training.RECIPES``).
 
 :func:`build_random_policy` returns the policy in memory instead (to train it before saving, or,
 with ``full_size=True``, to benchmark the real-size VLAs with random weights).
@@ -32,6 +35,7 @@ import torch
 
 from latent_mdp.policies.lerobot.architecture import GemmaSize, PiArchitecture, VisionSize, pi_architecture
 from latent_mdp.policies.lerobot.loading import LoadedCheckpoint
+from latent_mdp.policies.lerobot.relative_actions import add_relative_action_steps
 from latent_mdp.policies.lerobot.tokenizer import (
     SMOLVLM_SPECIAL_TOKENS,
     TOKENIZER_DIR,
@@ -138,7 +142,13 @@ def _hub_free_tokenizer(tokenizer: Any) -> Iterator[None]:
 
 
 def _build_pi(
-    policy_type: str, directory: Path, chunk_size: int, full_size: bool, overrides: dict[str, Any]
+    policy_type: str,
+    directory: Path,
+    chunk_size: int,
+    full_size: bool,
+    overrides: dict[str, Any],
+    architecture: PiArchitecture,
+    env_state: bool,
 ) -> tuple[Any, Any]:
     from lerobot.policies.pi0 import PI0Config, PI0Policy
     from lerobot.policies.pi05 import PI05Config, PI05Policy
@@ -147,7 +157,7 @@ def _build_pi(
         "pi0": (PI0Config, PI0Policy, 24),
         "pi05": (PI05Config, PI05Policy, 96),
     }[policy_type]
-    inputs, outputs = _features(image=True, env_state=False)
+    inputs, outputs = _features(image=True, env_state=env_state)
     small = {} if full_size else {"image_resolution": (IMAGE_SIZE, IMAGE_SIZE), "tokenizer_max_length": max_len}
     config = config_cls(
         input_features=inputs,
@@ -157,10 +167,10 @@ def _build_pi(
         **{"n_action_steps": chunk_size, **small, **overrides},
     )
     tokenizer = byte_tokenizer()
-    if len(tokenizer) > TINY_PI_ARCHITECTURE.vocab_size - 1:
-        raise AssertionError("the tiny vocabulary must hold the tokenizer and an image token id")
+    if len(tokenizer) > architecture.vocab_size - 1:
+        raise ValueError("the pi vocabulary must hold the byte tokenizer and an image token id")
     tokenizer.save_pretrained(str(directory / TOKENIZER_DIR))
-    arch = None if full_size else TINY_PI_ARCHITECTURE
+    arch = None if full_size else architecture
     if arch is not None:
         arch.save(directory)
     with pi_architecture(arch):
@@ -176,6 +186,15 @@ SMOLVLM_SIZES = {
                    "image_size": IMAGE_SIZE, "patch_size": 16},
         "scale_factor": 2,
     },
+    # The shipped PushT base policy (expert width 96). At text width 64, 12k BC steps reached 2%
+    # success and 0.44 coverage.
+    "pusht": {
+        "text": {"hidden_size": 128, "intermediate_size": 512, "num_hidden_layers": 2, "num_attention_heads": 4,
+                 "num_key_value_heads": 2, "head_dim": 32, "vocab_size": 272, "max_position_embeddings": 512},
+        "vision": {"hidden_size": 64, "intermediate_size": 128, "num_hidden_layers": 2, "num_attention_heads": 4,
+                   "image_size": IMAGE_SIZE, "patch_size": 16},
+        "scale_factor": 2,
+    },
     # SmolVLM2-500M-Video-Instruct's sizes (SmolVLA keeps its first 16 text layers).
     "full": {
         "text": {"hidden_size": 960, "intermediate_size": 2560, "num_hidden_layers": 32, "num_attention_heads": 15,
@@ -186,7 +205,8 @@ SMOLVLM_SIZES = {
         "scale_factor": 4,
     },
 }
-"""SmolVLM sizes: the tiny test network, and the real 500M backbone (random init, for benchmarks)."""
+"""SmolVLM sizes: the tiny test network, the shipped PushT base policy's, and the real 500M
+backbone (random init, for benchmarks)."""
 
 
 def _write_smolvlm(directory: Path, size_name: str) -> Any:
@@ -216,11 +236,13 @@ def _write_smolvlm(directory: Path, size_name: str) -> Any:
     return tokenizer
 
 
-def _build_smolvla(directory: Path, chunk_size: int, full_size: bool, overrides: dict[str, Any]) -> tuple[Any, Any]:
+def _build_smolvla(
+    directory: Path, chunk_size: int, full_size: bool, overrides: dict[str, Any], env_state: bool, size: str
+) -> tuple[Any, Any]:
     from lerobot.policies.smolvla import SmolVLAConfig, SmolVLAPolicy
 
-    tokenizer = _write_smolvlm(directory / VLM_DIR, "full" if full_size else "tiny")
-    inputs, outputs = _features(image=True, env_state=False)
+    tokenizer = _write_smolvlm(directory / VLM_DIR, "full" if full_size else size)
+    inputs, outputs = _features(image=True, env_state=env_state)
     small = {} if full_size else {"resize_imgs_with_padding": (IMAGE_SIZE, IMAGE_SIZE), "tokenizer_max_length": 24}
     config = SmolVLAConfig(
         input_features=inputs,
@@ -272,6 +294,10 @@ def build_random_policy(
     full_size: bool = False,
     dataset_stats: dict[str, dict[str, torch.Tensor]] | None = None,
     config_overrides: dict[str, Any] | None = None,
+    environment_state: bool = False,
+    relative_actions: bool = False,
+    pi_size: PiArchitecture = TINY_PI_ARCHITECTURE,
+    smolvlm_size: str = "tiny",
 ) -> LoadedCheckpoint:
     """A random-init LeRobot policy of ``policy_type`` with its processors, in memory.
 
@@ -294,27 +320,50 @@ def build_random_policy(
         config_overrides: more LeRobot config fields, or replacements of the tiny defaults
             (e.g. ``{"n_action_steps": 8}``, DiffusionPolicy's ``down_dims``); default
             ``n_action_steps = chunk_size``.
+        environment_state: VLAs only: also read ``observation.environment_state`` (PushT's 16
+            block keypoints), normalized like the state and appended to it by
+            :class:`~latent_mdp.policies.lerobot.state_concat.ConcatEnvironmentStateStep`.
+        relative_actions: VLAs only: predict actions relative to ``observation.state`` (LeRobot's
+            ``RelativeActionsProcessorStep`` / ``AbsoluteActionsProcessorStep``; pi0 and pi0.5
+            through ``use_relative_actions``). ``dataset_stats["action"]`` must then hold the
+            relative actions' statistics.
+        pi_size: the pi0 / pi0.5 network sizes (default the tiny test sizes; saved beside the
+            weights in ``latent_mdp_pi_architecture.json``).
+        smolvlm_size: SmolVLA's backbone, a key of :data:`SMOLVLM_SIZES` (saved in ``vlm/``).
     """
     from lerobot.policies.factory import make_pre_post_processors
 
     if policy_type not in TINY_POLICY_TYPES:
         raise ValueError(f"unknown policy type {policy_type!r}; expected one of {TINY_POLICY_TYPES}")
-    if full_size and policy_type == "diffusion":
-        raise ValueError("full_size is for the VLAs (pi0, pi05, smolvla)")
+    if policy_type == "diffusion" and (full_size or environment_state or relative_actions):
+        raise ValueError("full_size, environment_state and relative_actions are for the VLAs (pi0, pi05, smolvla)")
     directory = Path(directory)
     directory.mkdir(parents=True, exist_ok=True)
     torch.manual_seed(seed)
     overrides = dict(config_overrides or {})
+    if relative_actions and policy_type in ("pi0", "pi05"):
+        overrides |= {"use_relative_actions": True, "relative_exclude_joints": []}
     if policy_type in ("pi0", "pi05"):
-        policy, tokenizer = _build_pi(policy_type, directory, chunk_size, full_size, overrides)
+        policy, tokenizer = _build_pi(
+            policy_type, directory, chunk_size, full_size, overrides, pi_size, environment_state
+        )
     elif policy_type == "smolvla":
-        policy, tokenizer = _build_smolvla(directory, chunk_size, full_size, overrides)
+        policy, tokenizer = _build_smolvla(directory, chunk_size, full_size, overrides, environment_state, smolvlm_size)
     else:
         policy, tokenizer = _build_diffusion(chunk_size, diffusion_scheduler, diffusion_pixels, overrides)
+    if environment_state:
+        mapping = policy.config.normalization_mapping
+        mapping["ENV"] = mapping["STATE"]
     with _hub_free_tokenizer(tokenizer) if tokenizer is not None else contextlib.nullcontext():
         preprocessor, postprocessor = make_pre_post_processors(
             policy.config, dataset_stats=pusht_stats() if dataset_stats is None else dataset_stats
         )
+    if environment_state:
+        from latent_mdp.policies.lerobot.state_concat import ConcatEnvironmentStateStep, insert_after_normalizer
+
+        insert_after_normalizer(preprocessor, ConcatEnvironmentStateStep())
+    if relative_actions and policy_type == "smolvla":
+        add_relative_action_steps(preprocessor, postprocessor)
     return LoadedCheckpoint(policy.eval(), preprocessor, postprocessor, directory)
 
 
