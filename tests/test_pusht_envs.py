@@ -110,3 +110,24 @@ def test_task_reward_reaches_the_registered_id() -> None:
     _, reward, *_ = env.step(env.action_space.sample())
     assert reward == 0.0  # one chunk from the start does not solve PushT; coverage would pay > 0
     env.close()
+
+
+def test_block_keypoints_are_gym_pushts_own_environment_state() -> None:
+    import gym_pusht  # noqa: F401
+
+    from latent_mdp.envs.pusht import BlockKeypoints
+
+    pixels = BlockKeypoints(gym.make("gym_pusht/PushT-v0", obs_type="pixels_agent_pos"))
+    keypoints = gym.make("gym_pusht/PushT-v0", obs_type="environment_state_agent_pos")
+    ours, _ = pixels.reset(seed=5)
+    theirs, _ = keypoints.reset(seed=5)
+    for _ in range(2):
+        assert pixels.observation_space.contains(ours) and set(ours) == {"pixels", "agent_pos", "environment_state"}
+        np.testing.assert_allclose(ours["environment_state"], theirs["environment_state"])
+        np.testing.assert_allclose(ours["agent_pos"], theirs["agent_pos"])
+        action = np.array([300.0, 300.0])
+        ours, *_ = pixels.step(action)
+        theirs, *_ = keypoints.step(action)
+    assert not np.allclose(ours["environment_state"], 0.0)
+    with pytest.raises(TypeError, match="Dict observation"):
+        BlockKeypoints(gym.make("gym_pusht/PushT-v0", obs_type="state"))

@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any, Literal, get_args
 
 import gymnasium as gym
+import numpy as np
 
 from latent_mdp.noise_space import NoiseMode, NoiseSpace
 from latent_mdp.observations import ObsMode
@@ -25,6 +26,7 @@ __all__ = [
     "VARIANTS",
     "PushTVariant",
     "AbsorbingSuccessReward",
+    "BlockKeypoints",
     "SuccessReward",
     "TaskReward",
     "load_base_policy",
@@ -75,6 +77,26 @@ class AbsorbingSuccessReward(gym.Wrapper):
         return obs, float(reward), terminated, truncated, info
 
 
+class BlockKeypoints(gym.ObservationWrapper):
+    """Adds ``environment_state``, the T block's 8 keypoints ``(16,)`` in ``[0, 512]``, to a dict observation.
+
+    The same vector gym-pusht returns for ``obs_type="environment_state_agent_pos"`` (its own
+    ``get_keypoints``), beside the pixels and ``agent_pos`` of ``obs_type="pixels_agent_pos"``.
+    """
+
+    def __init__(self, env: gym.Env) -> None:
+        super().__init__(env)
+        if not isinstance(env.observation_space, gym.spaces.Dict):
+            raise TypeError(f"BlockKeypoints needs a Dict observation space; got {env.observation_space}")
+        keypoints = gym.spaces.Box(0.0, 512.0, (16,), dtype=np.float64)
+        self.observation_space = gym.spaces.Dict({**env.observation_space.spaces, "environment_state": keypoints})
+
+    def observation(self, observation: dict[str, Any]) -> dict[str, Any]:
+        inner = self.env.unwrapped
+        keypoints = inner.get_keypoints(inner._block_shapes).flatten()  # noqa: SLF001 (gym-pusht's own)
+        return {**observation, "environment_state": keypoints}
+
+
 class SuccessReward(gym.Wrapper):
     """Replaces the inner reward by 1.0 at the step where ``info["is_success"]`` holds, else 0.0."""
 
@@ -95,6 +117,7 @@ class PushTVariant:
         obs_mode: what the latent actor observes by default.
         action_horizon: env steps per noise by default; None: the checkpoint's
             ``n_action_steps`` (LeRobot) or the whole chunk.
+        keypoints: add the block's keypoints as ``environment_state`` (:class:`BlockKeypoints`).
     """
 
     kind: str
@@ -103,13 +126,14 @@ class PushTVariant:
     noise: NoiseMode
     obs_mode: ObsMode
     action_horizon: int | None = None
+    keypoints: bool = False
 
 
 VARIANTS: dict[str, PushTVariant] = {
     "flow": PushTVariant("flow", "state", "pusht_flow", "full", "env", action_horizon=4),
-    "pi0": PushTVariant("pi0", "pixels_agent_pos", "pusht_pi0", "repeat", "policy"),
-    "pi05": PushTVariant("pi05", "pixels_agent_pos", "pusht_pi05", "repeat", "policy"),
-    "smolvla": PushTVariant("smolvla", "pixels_agent_pos", "pusht_smolvla", "repeat", "policy"),
+    "pi0": PushTVariant("pi0", "pixels_agent_pos", "pusht_pi0", "repeat", "policy", keypoints=True),
+    "pi05": PushTVariant("pi05", "pixels_agent_pos", "pusht_pi05", "repeat", "policy", keypoints=True),
+    "smolvla": PushTVariant("smolvla", "pixels_agent_pos", "pusht_smolvla", "repeat", "policy", keypoints=True),
     "diffusion": PushTVariant("diffusion", "environment_state_agent_pos", "pusht_diffusion", "full", "policy"),
 }
 
@@ -158,7 +182,10 @@ def make_inner_pusht(kind: str, render_mode: str | None = None, task_reward: Tas
 
     if task_reward not in get_args(TaskReward):
         raise ValueError(f"task_reward must be one of {get_args(TaskReward)}; got {task_reward!r}")
-    env = gym.make("gym_pusht/PushT-v0", obs_type=_variant(kind).obs_type, render_mode=render_mode or "rgb_array")
+    variant = _variant(kind)
+    env = gym.make("gym_pusht/PushT-v0", obs_type=variant.obs_type, render_mode=render_mode or "rgb_array")
+    if variant.keypoints:
+        env = BlockKeypoints(env)
     if task_reward == "success":
         return SuccessReward(env)
     if task_reward == "absorbing":
