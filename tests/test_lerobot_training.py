@@ -58,7 +58,9 @@ def test_training_saves_a_checkpoint_the_adapter_loads(kind: str, demos: Path, t
     policy = LeRobotNoisePolicy.from_pretrained(out, task=TASK)
     assert (policy.chunk_size, policy.recommended_action_horizon) == (recipe.chunk_size, recipe.n_action_steps)
     saved = [step.stats["action"] for step in policy.preprocessor.steps if "action" in (getattr(step, "stats", None) or {})]
-    expected = load_demo_tensors(demos, ["observation.state"], 1).stats["action"]
+    expected = load_demo_tensors(
+        demos, ["observation.state"], recipe.chunk_size, relative_actions=recipe.relative_actions
+    ).stats["action"]
     assert saved and all(np.allclose(np.asarray(s["max"]), expected["max"].numpy()) for s in saved)  # not a default
     obs = pusht_observations(2)
     actions = policy.decode(policy.encode(obs), policy.sample_noise(2, torch.Generator().manual_seed(0)))

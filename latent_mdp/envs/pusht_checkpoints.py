@@ -64,7 +64,7 @@ TRAINERS: dict[str, Callable[[Path, Path, int, int], dict]] = {
 }
 # flow: base success at h = 4 (w ~ N(0, I), 100 episodes) was 3% after 5k steps, 26% after 10k,
 # 50% after 12k, 65% after 14k and 84% after 20k (50 episodes): 12k lands inside the 20-60% aim.
-DEFAULT_STEPS = {"flow": 12_000, "pi0": 3_000, "pi05": 1_200, "smolvla": 6_000, "diffusion": 4_500}
+DEFAULT_STEPS = {"flow": 12_000, "pi0": 12_000, "pi05": 6_000, "smolvla": 16_000, "diffusion": 4_500}
 
 
 def evaluate_base(kind: str, episodes: int, n_envs: int = 10, seed: int = 10_000) -> EvalResult:
@@ -74,6 +74,12 @@ def evaluate_base(kind: str, episodes: int, n_envs: int = 10, seed: int = 10_000
         return evaluate(env, base_actor(env.noise_space, n_envs, seed), episodes, seed=seed, progress=True)
     finally:
         env.close()
+
+
+_NOISE_NOTE = {
+    "full": "an independent noise for every action of the chunk",
+    "repeat": "one noise vector repeated over the chunk",
+}
 
 
 def _model_card(kind: str, card: dict) -> str:
@@ -95,8 +101,10 @@ cloning on scripted-expert demonstrations. Regenerate with
 | base mean return | {base['mean_return']:.2f} |
 
 Evaluation: {base['episodes']} PushT episodes (300 steps max, success at coverage > 0.95),
-10 envs seeded from 10000, every chunk decoded from a fresh `w ~ N(0, I)`. Coverage is the
-maximum seen at the end of each latent step.
+10 envs seeded from 10000, on `DSRL-PushT-{kind}-v0` with its defaults: every chunk decoded from
+a fresh `w ~ N(0, I)` drawn in the id's noise space ({_NOISE_NOTE[VARIANTS[kind].noise]}, clipped
+at b_w = 1.5), its first `action_horizon` actions executed. Coverage is the maximum seen at the
+end of each latent step.
 """
 
 
