@@ -30,6 +30,7 @@ import torch
 
 from latent_mdp.envs.pusht_demos import REPO_ID, TASK, action_chunks
 from latent_mdp.policies.lerobot.architecture import GemmaSize, PiArchitecture, VisionSize
+from latent_mdp.policies.lerobot.tiny import TINY_PI_ARCHITECTURE, build_random_policy
 
 __all__ = [
     "PUSHT_PI_SIZE",
@@ -55,7 +56,7 @@ class LeRobotRecipe:
         config_overrides: more LeRobot config fields (see ``build_random_policy``).
         environment_state: VLAs: also read the block keypoints, appended to the state.
         relative_actions: VLAs: predict actions relative to the agent position.
-        pi_size: pi0 / pi0.5 network sizes (``None``: the tiny test sizes).
+        pi_size: pi0 / pi0.5 network sizes (default: the tiny test sizes).
         smolvlm_size: SmolVLA's backbone size (a key of ``tiny.SMOLVLM_SIZES``).
         batch_size, lr, weight_decay, warmup_steps, grad_clip: AdamW with linear warm-up and a
             cosine decay to ``lr / 10``.
@@ -68,7 +69,7 @@ class LeRobotRecipe:
     config_overrides: dict[str, Any] = field(default_factory=dict)
     environment_state: bool = False
     relative_actions: bool = False
-    pi_size: PiArchitecture | None = None
+    pi_size: PiArchitecture = TINY_PI_ARCHITECTURE
     smolvlm_size: str = "tiny"
     batch_size: int = 64
     lr: float = 1e-3
@@ -233,8 +234,6 @@ def train_lerobot_checkpoint(
         The model card's data entry: ``episodes``, ``frames``, ``observation``, ``final_loss``
         (mean of the last 10% of steps), ``batch_size``, plus the recipe and parameter count.
     """
-    from latent_mdp.policies.lerobot import build_random_policy
-
     recipe = recipe or RECIPES[kind]
     keys = ["observation.environment_state", "observation.state"] if recipe.policy_type == "diffusion" else [
         IMAGE_KEY,
@@ -244,7 +243,6 @@ def train_lerobot_checkpoint(
     data = load_demo_tensors(demos, keys, recipe.chunk_size, relative_actions=recipe.relative_actions)
     if out.exists():
         shutil.rmtree(out)
-    pi_size = {"pi_size": recipe.pi_size} if recipe.pi_size is not None else {}
     built = build_random_policy(
         recipe.policy_type,
         out,
@@ -254,8 +252,8 @@ def train_lerobot_checkpoint(
         config_overrides={"n_action_steps": recipe.n_action_steps, **recipe.config_overrides},
         environment_state=recipe.environment_state,
         relative_actions=recipe.relative_actions,
+        pi_size=recipe.pi_size,
         smolvlm_size=recipe.smolvlm_size,
-        **pi_size,
     )
     policy, preprocessor = built.policy, built.preprocessor
     n_obs_steps = getattr(policy.config, "n_obs_steps", None) if recipe.policy_type == "diffusion" else None
