@@ -8,9 +8,11 @@ from pathlib import Path
 import pytest
 import torch
 from lerobot.processor.relative_action_processor import AbsoluteActionsProcessorStep
+from lerobot.utils.constants import OBS_LANGUAGE_ATTENTION_MASK, OBS_LANGUAGE_TOKENS
 
 from latent_mdp.policies.lerobot import LeRobotNoisePolicy, build_tiny_checkpoint
 from latent_mdp.policies.lerobot.state_concat import REGISTRY_NAME
+from latent_mdp.policies.lerobot.tokenizer import STATE_BINS, byte_tokenizer, load_tokenizer
 from tests.lerobot_fixtures import ACTION_SCALE, TASK, make_obs, noise
 
 ENV_ATOL = 1e-5 * ACTION_SCALE
@@ -88,3 +90,26 @@ def test_missing_keypoints_are_a_clear_error(policy: LeRobotNoisePolicy) -> None
     del obs["environment_state"]
     with pytest.raises(KeyError, match="environment_state"):
         policy.encode(obs)
+
+
+def test_number_tokens_are_one_token_each_and_round_trip() -> None:
+    numbered, plain = byte_tokenizer(number_tokens=True), byte_tokenizer()
+    for n in range(STATE_BINS):
+        text = f"State: {n};"
+        ids = numbered(text, add_special_tokens=False)["input_ids"]
+        assert len(ids) == len(plain(text, add_special_tokens=False)["input_ids"]) - len(f" {n}") + 1
+        assert numbered.decode(ids) == text
+    assert len(numbered) == len(plain) + STATE_BINS
+
+
+def test_pi05_reads_each_state_value_as_one_prompt_token(relative_checkpoints: dict[str, Path]) -> None:
+    policy = LeRobotNoisePolicy.from_pretrained(relative_checkpoints["pi05"], task=TASK)
+    tokenizer = load_tokenizer(relative_checkpoints["pi05"])
+    batch = policy.lerobot_batch(make_obs(2, seed=5))
+    for row, mask in zip(batch[OBS_LANGUAGE_TOKENS], batch[OBS_LANGUAGE_ATTENTION_MASK]):
+        prompt = tokenizer.decode(row[mask.bool()], skip_special_tokens=True)
+        assert prompt.endswith(";\nAction: "), "the prompt must fit in tokenizer_max_length"
+        numbers = prompt.split("State: ")[1].split(";")[0].split()
+        assert len(numbers) == 18 and all(0 <= int(n) < STATE_BINS for n in numbers)
+        tokens = tokenizer.convert_ids_to_tokens(row[mask.bool()].tolist())
+        assert sum(token.lstrip("Ġ").isdigit() and token.startswith("Ġ") for token in tokens) == 18

@@ -21,7 +21,7 @@ from __future__ import annotations
 import math
 import shutil
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -95,10 +95,8 @@ reached 0% success and 0.30 coverage after 8k steps, with these 6% / 0.61 (12% /
 _VLA = {"environment_state": True, "relative_actions": True}
 RECIPES: dict[str, LeRobotRecipe] = {
     "pi0": LeRobotRecipe("pi0", 16, 4, _PIXELS, pi_size=PUSHT_PI_SIZE, **_VLA),
-    # pi0.5 writes the 18 discretized state values into its prompt: 96 tokens would cut them off.
-    "pi05": LeRobotRecipe(
-        "pi05", 16, 4, _PIXELS, {"tokenizer_max_length": 144}, pi_size=PUSHT_PI_SIZE, **_VLA
-    ),
+    # pi0.5 reads its 18 state values as prompt numbers, one token each (tokenizer.byte_tokenizer).
+    "pi05": LeRobotRecipe("pi05", 16, 4, _PIXELS, pi_size=replace(PUSHT_PI_SIZE, vocab_size=528), **_VLA),
     "smolvla": LeRobotRecipe("smolvla", 16, 4, _PIXELS, smolvlm_size="pusht", **_VLA),
     "diffusion": LeRobotRecipe(
         "diffusion",

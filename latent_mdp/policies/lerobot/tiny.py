@@ -119,8 +119,9 @@ TINY_PI_ARCHITECTURE = PiArchitecture(
     vlm=GemmaSize(width=32, depth=2, mlp_dim=64),
     expert=GemmaSize(width=16, depth=2, mlp_dim=32),
     vision=VisionSize(),
-    vocab_size=272,
+    vocab_size=528,
 )
+"""pi0 / pi0.5 test sizes; the vocabulary holds pi0.5's number-token tokenizer and an image token."""
 
 
 @contextlib.contextmanager
@@ -155,6 +156,7 @@ def _build_pi(
 
     config_cls, policy_cls, max_len = {
         "pi0": (PI0Config, PI0Policy, 24),
+        # 96 tokens hold pi0.5's prompt: the PushT task (about 65 bytes), 18 state numbers, "Action: ".
         "pi05": (PI05Config, PI05Policy, 96),
     }[policy_type]
     inputs, outputs = _features(image=True, env_state=env_state)
@@ -166,9 +168,12 @@ def _build_pi(
         device="cpu",
         **{"n_action_steps": chunk_size, **small, **overrides},
     )
-    tokenizer = byte_tokenizer()
+    tokenizer = byte_tokenizer(number_tokens=policy_type == "pi05")
     if len(tokenizer) > architecture.vocab_size - 1:
-        raise ValueError("the pi vocabulary must hold the byte tokenizer and an image token id")
+        raise ValueError(
+            f"{policy_type}'s vocabulary ({architecture.vocab_size}) must hold its tokenizer "
+            f"({len(tokenizer)} tokens) and an image token id"
+        )
     tokenizer.save_pretrained(str(directory / TOKENIZER_DIR))
     arch = None if full_size else architecture
     if arch is not None:

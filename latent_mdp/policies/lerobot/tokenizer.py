@@ -25,10 +25,26 @@ SMOLVLM_SPECIAL_TOKENS = {
 """The extra special tokens ``SmolVLMProcessor`` and LeRobot's SmolVLA look up by attribute."""
 
 
-def byte_tokenizer(extra_special_tokens: dict[str, str] | None = None) -> Any:
-    """A byte-level tokenizer with no merges: 256 byte tokens plus special tokens.
+STATE_BINS = 256
+"""pi0.5 writes each normalized state value into its prompt as a bin index in ``0 .. 255``."""
 
-    It encodes any text, prepends ``<bos>``, and its vocabulary is ``len(tokenizer)`` (about 260).
+
+def _number_merges(space: str) -> list[tuple[str, str]]:
+    """BPE merges that make each of " 0" .. " 255" one token, shortest numbers first.
+
+    ``space`` is the byte-level alphabet's stand-in for a space; each number's token is built by
+    appending its last digit to the token of its prefix (" 12" + "5" -> " 125").
+    """
+    return [(space + str(n)[:-1], str(n)[-1]) for n in range(STATE_BINS)]
+
+
+def byte_tokenizer(extra_special_tokens: dict[str, str] | None = None, number_tokens: bool = False) -> Any:
+    """A byte-level tokenizer: 256 byte tokens plus special tokens, and optionally whole numbers.
+
+    It encodes any text and prepends ``<bos>``. Without ``number_tokens`` it has no merges (about
+    260 tokens). With them, each space-led number " 0" .. " 255" is one token (about 516 tokens):
+    pi0.5's prompt spells its state as such numbers, and a tiny model trained from scratch on a
+    CPU budget does not learn to read them digit by digit (``benchmarks/results/vla_base_probes.md``).
     """
     from tokenizers import Tokenizer, decoders, models, pre_tokenizers, processors
     from transformers import PreTrainedTokenizerFast
@@ -36,9 +52,15 @@ def byte_tokenizer(extra_special_tokens: dict[str, str] | None = None) -> Any:
     extra = dict(extra_special_tokens or {})
     specials = list(SPECIAL_TOKENS.values()) + list(extra.values())
     vocab = {token: i for i, token in enumerate(specials)}
-    for char in pre_tokenizers.ByteLevel.alphabet():
+    for char in sorted(pre_tokenizers.ByteLevel.alphabet()):
         vocab.setdefault(char, len(vocab))
-    core = Tokenizer(models.BPE(vocab=vocab, merges=[], unk_token=SPECIAL_TOKENS["unk_token"]))
+    merges: list[tuple[str, str]] = []
+    if number_tokens:
+        ((space, _),) = pre_tokenizers.ByteLevel(add_prefix_space=False).pre_tokenize_str(" ")
+        merges = _number_merges(space)
+        for left, right in merges:
+            vocab.setdefault(left + right, len(vocab))
+    core = Tokenizer(models.BPE(vocab=vocab, merges=merges, unk_token=SPECIAL_TOKENS["unk_token"]))
     core.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
     core.decoder = decoders.ByteLevel()
     bos = SPECIAL_TOKENS["bos_token"]
