@@ -62,8 +62,15 @@ def _build_model(cfg: TrainConfig, env: LatentActionVecEnv, seed: int, run_dir: 
     cls = algorithm_class(cfg.algo)
     kwargs = cfg.constructor_kwargs(env.batch.core.action_horizon)
     policy = kwargs.pop("policy", "MlpPolicy")
-    if policy == "MlpPolicy" and isinstance(env.observation_space, gym.spaces.Dict):
+    dict_obs = isinstance(env.observation_space, gym.spaces.Dict)
+    if policy == "MlpPolicy" and dict_obs:
         policy = "MultiInputPolicy"  # SB3's name for the same networks on Dict observations (obs_mode="both")
+    elif policy == "NoisePriorPolicy":
+        if cfg.algo != "sac":
+            raise ValueError(f"policy NoisePriorPolicy is for sac; got algo {cfg.algo!r}")
+        from latent_mdp.noise_prior import MultiInputNoisePriorPolicy, NoisePriorPolicy
+
+        policy = MultiInputNoisePriorPolicy if dict_obs else NoisePriorPolicy
     return cls(policy, env, seed=seed, tensorboard_log=str(run_dir / "tb"), verbose=0, **kwargs)
 
 
