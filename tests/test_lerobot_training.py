@@ -45,6 +45,16 @@ def test_chunks_match_lerobot_delta_timestamps(demos: Path) -> None:
         np.testing.assert_allclose(data.observations["observation.state"][index], frame["observation.state"])
 
 
+
+def test_state_quantiles_are_taken_over_all_frames(demos: Path) -> None:
+    # pi0.5 normalizes its state by q01 / q99 and then bins it into its prompt: LeRobot's
+    # per-episode average of quantiles would squeeze PushT's states into the end bins.
+    data = load_demo_tensors(demos, ["observation.state"], 8)
+    state = data.observations["observation.state"].numpy()
+    for key, level in (("q01", 0.01), ("q50", 0.5), ("q99", 0.99)):
+        np.testing.assert_allclose(data.stats["observation.state"][key], np.quantile(state, level, axis=0), rtol=1e-5)
+
+
 def test_every_lerobot_kind_is_registered_for_regeneration() -> None:
     assert set(RECIPES) <= set(TRAINERS) and set(RECIPES) <= set(DEFAULT_STEPS)
 

@@ -37,6 +37,7 @@ __all__ = [
     "RECIPES",
     "DemoTensors",
     "LeRobotRecipe",
+    "frame_quantiles",
     "load_demo_tensors",
     "train_lerobot_checkpoint",
 ]
@@ -161,6 +162,21 @@ class DemoTensors:
         return batch
 
 
+def frame_quantiles(values: torch.Tensor) -> dict[str, torch.Tensor]:
+    """LeRobot's quantile statistics (``q01`` .. ``q99``) of ``(N, D)`` frames, over all frames.
+
+    ``LeRobotDataset.meta.stats`` averages each episode's quantiles instead. A PushT episode keeps
+    the block in one place, so that average is far narrower than the data: pi0.5's quantile
+    normalization then sends most states outside ``[-1, 1]`` and its prompt reads only the
+    end bins (-1 and 255), which left the shipped pi0.5 blind to its state.
+    """
+    from lerobot.datasets.compute_stats import DEFAULT_QUANTILES
+
+    levels = torch.tensor(DEFAULT_QUANTILES, dtype=torch.float64)
+    values = torch.quantile(values.double(), levels, dim=0).float()
+    return {f"q{round(q * 100):02d}": value for q, value in zip(DEFAULT_QUANTILES, values)}
+
+
 def load_demo_tensors(
     root: str | Path, keys: list[str], chunk_size: int, repo_id: str = REPO_ID, *, relative_actions: bool = False
 ) -> DemoTensors:
@@ -173,6 +189,8 @@ def load_demo_tensors(
         relative_actions: ``stats["action"]`` are those of ``action[t + i] - observation.state[t]``
             over every in-episode chunk (LeRobot's ``compute_relative_action_stats``), what the
             normalizer sees after ``RelativeActionsProcessorStep``.
+
+    The vector observations' quantiles are taken over all frames (:func:`frame_quantiles`).
     """
     from lerobot.datasets.compute_stats import compute_relative_action_stats
     from lerobot.datasets.lerobot_dataset import LeRobotDataset
@@ -194,6 +212,9 @@ def load_demo_tensors(
         for key, entry in dataset.meta.stats.items()
         if key in (*keys, "action")
     }
+    for key in keys:
+        if key != IMAGE_KEY:
+            stats[key] |= frame_quantiles(observations[key])
     if relative_actions:
         relative = compute_relative_action_stats(dataset.hf_dataset, dataset.meta.features, chunk_size, exclude_joints=[])
         stats["action"] = {name: torch.as_tensor(np.asarray(v), dtype=torch.float32) for name, v in relative.items()}
