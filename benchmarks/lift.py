@@ -4,9 +4,9 @@
 
 Each seed is a full ``latent-mdp train`` run in ``runs/lift/<env>_<algo>_s<seed>`` (resumed if
 interrupted, skipped if finished). The aggregate goes to
-``benchmarks/results/lift_<env>_<algo>.json``: the base policy and the trained actor on the same
-100 evaluation episodes per seed, their means, and every periodic evaluation (env steps,
-success rate, mean max coverage).
+``benchmarks/results/lift_<env>_<algo>.json``: the base policy and the trained actor (its mean
+and a sample from it) on the same 100 evaluation episodes per seed, their means, and every
+periodic evaluation (env steps, success rate, mean max coverage).
 """
 
 from __future__ import annotations
@@ -21,6 +21,8 @@ from pathlib import Path
 import numpy as np
 
 RESULTS = Path(__file__).parent / "results"
+PARTS = ("base", "trained", "trained_stochastic")
+"""The final evaluations: the base policy, the actor's mean and a sample from the actor."""
 
 
 def run_seed(env_id: str, algo: str, steps: int, seed: int, config: Path | None, runs: Path) -> dict:
@@ -49,12 +51,12 @@ def aggregate(env_id: str, algo: str, steps: int, summaries: list[dict]) -> dict
         "seeds": [s["seed"] for s in summaries],
         "mean": {
             part: {key: mean(part, key) for key in ("success_rate", "mean_max_coverage", "mean_return")}
-            for part in ("base", "trained")
+            for part in PARTS
         },
         "env_steps": float(np.mean([s["env_steps"] for s in summaries])),
         "train_minutes": float(np.mean([s["train_seconds"] for s in summaries]) / 60),
         "per_seed": [
-            {key: s[key] for key in ("seed", "env_steps", "train_seconds", "base", "trained", "eval_history")}
+            {key: s[key] for key in ("seed", "env_steps", "train_seconds", *PARTS, "eval_history")}
             for s in summaries
         ],
         "machine": f"{platform.machine()} CPU ({os.cpu_count()} cores), torch threads 1",
@@ -80,10 +82,11 @@ def main() -> None:
     out = RESULTS / f"lift_{args.env_id}_{args.algo}.json"
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps(result, indent=2) + "\n")
-    base, trained = result["mean"]["base"], result["mean"]["trained"]
+    base, mean, sampled = (result["mean"][part] for part in PARTS)
     print(
         f"{args.env_id} / {args.algo} over seeds {args.seeds}: success {base['success_rate']:.1%} -> "
-        f"{trained['success_rate']:.1%}, coverage {base['mean_max_coverage']:.3f} -> {trained['mean_max_coverage']:.3f} "
+        f"{mean['success_rate']:.1%} (actor mean) / {sampled['success_rate']:.1%} (sampled), coverage "
+        f"{base['mean_max_coverage']:.3f} -> {mean['mean_max_coverage']:.3f} / {sampled['mean_max_coverage']:.3f} "
         f"({result['env_steps']:.0f} env steps, {result['train_minutes']:.1f} min per seed); wrote {out}"
     )
 
