@@ -4,7 +4,8 @@
 
 Each seed is a full ``latent-mdp train`` run in ``runs/lift/<env>_<algo>_s<seed>`` (resumed if
 interrupted, skipped if finished). The aggregate goes to
-``benchmarks/results/lift_<env>_<algo>.json``: the base policy and the trained actor (its mean
+``benchmarks/results/lift_<env>_<algo>.json`` (``lift_<env>_<algo>_<tag>.json`` with ``--tag``, for
+a variant trained with ``--config``): the base policy and the trained actor (its mean
 and a sample from it) on the same 100 evaluation episodes per seed, their means, and every
 periodic evaluation (env steps, success rate, mean max coverage).
 """
@@ -39,7 +40,7 @@ def run_seed(env_id: str, algo: str, steps: int, seed: int, config: Path | None,
     return train(env_id, algo, steps, seed=seed, config=config, run_dir=run_dir, resume=resume, videos=False)
 
 
-def aggregate(env_id: str, algo: str, steps: int, summaries: list[dict]) -> dict:
+def aggregate(env_id: str, algo: str, steps: int, summaries: list[dict], config: Path | None) -> dict:
     def mean(part: str, key: str) -> float:
         return float(np.mean([s[part][key] for s in summaries]))
 
@@ -48,6 +49,7 @@ def aggregate(env_id: str, algo: str, steps: int, summaries: list[dict]) -> dict
         "env_id": env_id,
         "algo": algo,
         "latent_steps": steps,
+        "config": None if config is None else {"path": str(config), "content": config.read_text()},
         "seeds": [s["seed"] for s in summaries],
         "mean": {
             part: {key: mean(part, key) for key in ("success_rate", "mean_max_coverage", "mean_return")}
@@ -71,15 +73,19 @@ def main() -> None:
     parser.add_argument("--steps", type=int, default=18_750, help="latent steps per seed (18,750 x 8 = 150k env steps)")
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
     parser.add_argument("--config", type=Path, default=None, help="YAML overriding the shipped hyperparameters")
+    parser.add_argument("--tag", default=None, help="suffix of the results file, naming a --config variant")
     parser.add_argument("--runs", type=Path, default=Path("runs/lift"))
     args = parser.parse_args()
+    if args.config is not None and args.tag is None:
+        parser.error("--config needs --tag, so that a variant does not overwrite the shipped recipe's results")
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     import torch
 
     torch.set_num_threads(1)
     summaries = [run_seed(args.env_id, args.algo, args.steps, seed, args.config, args.runs) for seed in args.seeds]
-    result = aggregate(args.env_id, args.algo, args.steps, summaries)
-    out = RESULTS / f"lift_{args.env_id}_{args.algo}.json"
+    result = aggregate(args.env_id, args.algo, args.steps, summaries, args.config)
+    suffix = f"_{args.tag}" if args.tag else ""
+    out = RESULTS / f"lift_{args.env_id}_{args.algo}{suffix}.json"
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps(result, indent=2) + "\n")
     base, mean, sampled = (result["mean"][part] for part in PARTS)
