@@ -129,3 +129,12 @@ def test_pi05_number_embeddings_start_smooth_in_their_value(tmp_path: Path) -> N
     assert (others @ numbers.T).abs().max() < 0.9
     with pytest.raises(ValueError, match="number_tokens=True"):
         number_token_ids(byte_tokenizer())
+
+
+def test_a_pipeline_without_the_step_is_a_clear_error() -> None:
+    from lerobot.processor.pipeline import DataProcessorPipeline
+
+    from latent_mdp.policies.lerobot.state_concat import ConcatEnvironmentStateStep, insert_after_normalizer
+
+    with pytest.raises(ValueError, match="no NormalizerProcessorStep"):
+        insert_after_normalizer(DataProcessorPipeline(steps=[]), ConcatEnvironmentStateStep())

@@ -16,6 +16,8 @@ from typing import Any
 
 import torch
 
+from latent_mdp.policies.lerobot.pipeline import step_index
+
 __all__ = ["ActionReference", "add_relative_action_steps"]
 
 
@@ -32,16 +34,10 @@ def add_relative_action_steps(preprocessor: Any, postprocessor: Any) -> None:
         RelativeActionsProcessorStep,
     )
 
-    def index_of(pipeline: Any, kind: type) -> int:
-        for i, step in enumerate(pipeline.steps):
-            if isinstance(step, kind):
-                return i
-        raise ValueError(f"the pipeline has no {kind.__name__}")
-
     relative = RelativeActionsProcessorStep(enabled=True, exclude_joints=[])
-    preprocessor.steps.insert(index_of(preprocessor, NormalizerProcessorStep), relative)
+    preprocessor.steps.insert(step_index(preprocessor, NormalizerProcessorStep), relative)
     absolute = AbsoluteActionsProcessorStep(enabled=True, relative_step=relative)
-    postprocessor.steps.insert(index_of(postprocessor, UnnormalizerProcessorStep) + 1, absolute)
+    postprocessor.steps.insert(step_index(postprocessor, UnnormalizerProcessorStep) + 1, absolute)
 
 
 class ActionReference:

@@ -22,6 +22,8 @@ from lerobot.configs import PipelineFeatureType, PolicyFeature
 from lerobot.processor.pipeline import ObservationProcessorStep, ProcessorStepRegistry
 from lerobot.utils.constants import OBS_ENV_STATE, OBS_STATE
 
+from latent_mdp.policies.lerobot.pipeline import step_index
+
 __all__ = ["REGISTRY_NAME", "ConcatEnvironmentStateStep", "insert_after_normalizer"]
 
 REGISTRY_NAME = "latent_mdp_concat_environment_state"
@@ -58,7 +60,4 @@ def insert_after_normalizer(preprocessor: Any, step: Any) -> None:
     """Put ``step`` right after the preprocessor's ``NormalizerProcessorStep`` (in place)."""
     from lerobot.processor.normalize_processor import NormalizerProcessorStep
 
-    index = next((i for i, s in enumerate(preprocessor.steps) if isinstance(s, NormalizerProcessorStep)), None)
-    if index is None:
-        raise ValueError("the preprocessor has no NormalizerProcessorStep to insert after")
-    preprocessor.steps.insert(index + 1, step)
+    preprocessor.steps.insert(step_index(preprocessor, NormalizerProcessorStep) + 1, step)
