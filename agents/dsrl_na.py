@@ -63,6 +63,7 @@ from agents.buffer import ChunkReplayBuffer, ChunkReplayBufferSamples, concat_ob
 from agents.env_access import LatentEnv, latent_env_of
 from agents.offline import ChunkTransitions
 from agents.policies import DSRLNAPolicy
+from latent_mdp.noise_prior import noise_prior_log_prob
 from latent_mdp.observations import batch_size_of
 from latent_mdp.policy import Observation, PolicyContext, decode_checked, encode_checked
 
@@ -90,6 +91,10 @@ class DSRLNA(OffPolicyAlgorithm):
         critic_combine: ``"min"`` or ``"mean"`` over the action-critic ensemble.
         ent_coef: ``"auto"`` (learned, initial value 1), ``"auto_<init>"`` or a fixed float.
         target_entropy: entropy target of ``pi^w`` in ``u`` coordinates (recipe: 0).
+        noise_prior: regularize ``pi^w`` toward the base noise ``N(0, I)`` instead of toward
+            high entropy: the actor's ``log pi(u | s)`` becomes ``log pi(u | s) - log p(u)``
+            (:func:`latent_mdp.noise_prior.noise_prior_log_prob`), so ``alpha`` weighs a KL and
+            ``target_entropy = -c`` holds it near ``c`` nats, as ``NoisePriorPolicy`` does for SAC.
         target_update_interval: updates between Polyak updates of the action-critic target.
     """
 
@@ -113,6 +118,7 @@ class DSRLNA(OffPolicyAlgorithm):
         critic_combine: Combine = "min",
         ent_coef: str | float = "auto",
         target_entropy: float = 0.0,
+        noise_prior: bool = False,
         target_update_interval: int = 1,
         stats_window_size: int = 100,
         tensorboard_log: str | None = None,
@@ -153,6 +159,7 @@ class DSRLNA(OffPolicyAlgorithm):
         self.critic_combine: Combine = critic_combine
         self.ent_coef = ent_coef
         self.target_entropy = float(target_entropy)
+        self.noise_prior = noise_prior
         self.target_update_interval = target_update_interval
         self._latent: LatentEnv | None = None
         if self.env is not None:
@@ -412,8 +419,10 @@ class DSRLNA(OffPolicyAlgorithm):
         return float(np.mean(losses)) if losses else float("nan")
 
     def actor_step(self, obs: torch.Tensor) -> dict[str, float]:
-        """One SAC-style step of ``pi^w`` on ``Q^w``, and of ``alpha`` towards the target entropy."""
+        """One SAC-style step of ``pi^w`` on ``Q^w``, and of ``alpha`` towards the target entropy (or KL)."""
         u, log_prob = self.actor.action_log_prob(obs)
+        if self.noise_prior:
+            log_prob = log_prob - noise_prior_log_prob(u, self.latent.core.noise_space.bound)
         logs = {}
         if self.ent_coef_optimizer is not None:
             ent_coef_loss = -(self.log_ent_coef * (log_prob + self.target_entropy).detach()).mean()

@@ -191,6 +191,31 @@ def test_actor_moves_to_the_argmax_of_a_known_noise_critic_and_entropy_tracks_it
         assert np.sign(logs[-1]["ent_coef"] - logs[0]["ent_coef"]) == direction
 
 
+class FlatNoiseQ(nn.Module):
+    """``Q^w = 0`` everywhere: only the actor's regularizer shapes it."""
+
+    def forward(self, obs: torch.Tensor, u: torch.Tensor) -> torch.Tensor:
+        return torch.zeros(len(u))
+
+
+@pytest.mark.parametrize("noise_prior", [True, False])
+def test_with_a_flat_critic_the_noise_prior_keeps_the_actor_on_the_base_noise(noise_prior: bool) -> None:
+    bound = 3.0
+    env = LatentActionWrapper(PeakEnv(), RecordingPolicy(2, 1, nonlinear=True), noise="full", noise_bound=bound)
+    model = DSRLNA("MlpPolicy", env, learning_rate=3e-3, ent_coef=1.0, noise_prior=noise_prior, policy_kwargs=SMALL, seed=0)
+    model.noise_critic = FlatNoiseQ()
+    xs = torch.linspace(-1, 1, 64)[:, None]
+    for _ in range(300):
+        model.actor_step(xs)
+    u, _ = model.predict(np.zeros((4_000, 1), dtype=np.float32), deterministic=False)
+    w_std = float((bound * u).std())
+    truncated_normal_std = math.sqrt(1 - 2 * bound * math.exp(-bound**2 / 2) / math.sqrt(2 * math.pi) / math.erf(bound / math.sqrt(2)))
+    if noise_prior:  # the base noise N(0, I) clipped at b_w, not SAC's uniform
+        assert w_std == pytest.approx(truncated_normal_std, abs=0.15)
+    else:
+        assert w_std > bound / math.sqrt(3) - 0.3
+
+
 # --- learning -----------------------------------------------------------------------------------
 
 
