@@ -12,8 +12,7 @@ from lerobot.utils.constants import OBS_LANGUAGE_ATTENTION_MASK, OBS_LANGUAGE_TO
 
 from latent_mdp.policies.lerobot import LeRobotNoisePolicy, build_tiny_checkpoint
 from latent_mdp.policies.lerobot.state_concat import REGISTRY_NAME
-from latent_mdp.policies.lerobot.tiny import build_random_policy
-from latent_mdp.policies.lerobot.tokenizer import STATE_BINS, byte_tokenizer, load_tokenizer, number_token_ids
+from latent_mdp.policies.lerobot.tokenizer import STATE_BINS, byte_tokenizer, load_tokenizer
 from tests.lerobot_fixtures import ACTION_SCALE, TASK, make_obs, noise
 
 ENV_ATOL = 1e-5 * ACTION_SCALE
@@ -114,21 +113,6 @@ def test_pi05_reads_each_state_value_as_one_prompt_token(relative_checkpoints: d
         assert len(numbers) == 18 and all(0 <= int(n) < STATE_BINS for n in numbers)
         tokens = tokenizer.convert_ids_to_tokens(row[mask.bool()].tolist())
         assert sum(token.lstrip("Ġ").isdigit() and token.startswith("Ġ") for token in tokens) == 18
-
-
-def test_pi05_number_embeddings_start_smooth_in_their_value(tmp_path: Path) -> None:
-    built = build_random_policy("pi05", tmp_path / "pi05")
-    tokenizer = byte_tokenizer(number_tokens=True)
-    weight = built.policy.model.paligemma_with_expert.paligemma.model.language_model.embed_tokens.weight
-    numbers = torch.nn.functional.normalize(weight[number_token_ids(tokenizer)], dim=1)
-    similarity = numbers @ numbers.T
-    # Neighbouring bins embed alike, distant bins apart; random rows would be near 0 throughout.
-    assert similarity.diagonal(1).min() > 0.9
-    assert similarity[0, 255] < 0.5 and similarity[100, 101] > similarity[100, 104] > similarity[100, 110]
-    others = torch.nn.functional.normalize(weight[10:20], dim=1)  # byte tokens, left random
-    assert (others @ numbers.T).abs().max() < 0.9
-    with pytest.raises(ValueError, match="number_tokens=True"):
-        number_token_ids(byte_tokenizer())
 
 
 def test_a_pipeline_without_the_step_is_a_clear_error() -> None:

@@ -26,7 +26,6 @@ with ``full_size=True``, to benchmark the real-size VLAs with random weights).
 from __future__ import annotations
 
 import contextlib
-import math
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -42,14 +41,12 @@ from latent_mdp.policies.lerobot.tokenizer import (
     TOKENIZER_DIR,
     VLM_DIR,
     byte_tokenizer,
-    number_token_ids,
 )
 
 __all__ = [
     "TINY_POLICY_TYPES",
     "build_random_policy",
     "build_tiny_checkpoint",
-    "init_number_embeddings",
     "pusht_observations",
     "pusht_stats",
 ]
@@ -183,35 +180,7 @@ def _build_pi(
         arch.save(directory)
     with pi_architecture(arch):
         policy = policy_cls(config)
-    if policy_type == "pi05":
-        init_number_embeddings(policy.model.paligemma_with_expert.paligemma.model.language_model.embed_tokens, tokenizer)
     return policy, tokenizer
-
-
-def init_number_embeddings(embedding: torch.nn.Embedding, tokenizer: Any) -> None:
-    """Give the number tokens " 0" .. " 255" embeddings that vary smoothly with their value.
-
-    pi0.5 reads its state only as these prompt numbers. A pretrained language model already
-    embeds nearby numbers alike; a random-init one sees 256 unrelated tokens and, within a CPU
-    BC budget, learned to ignore them (0% PushT success). Row ``n`` becomes
-    ``[sin(n w_j), cos(n w_j)]`` over frequencies ``w_j`` spaced geometrically from
-    ``2 pi / 512`` (one smooth sweep over the bins) to 0.5 (a period of 12.5 bins), scaled to the
-    embedding matrix's RMS, so that the state enters the prompt as a continuous code.
-
-    Args:
-        embedding: the language model's token embedding ``(V, W)``, ``W`` even.
-        tokenizer: a ``byte_tokenizer(number_tokens=True)``.
-    """
-    ids = torch.tensor(number_token_ids(tokenizer))
-    width = embedding.weight.shape[1]
-    if width % 2:
-        raise ValueError(f"number embeddings need an even width; got {width}")
-    frequencies = torch.logspace(math.log10(2 * math.pi / 512), math.log10(0.5), width // 2)
-    angles = torch.arange(len(ids), dtype=torch.float32)[:, None] * frequencies[None]
-    code = torch.cat([angles.sin(), angles.cos()], dim=1)  # RMS 1/sqrt(2) per entry
-    with torch.no_grad():
-        scale = embedding.weight.pow(2).mean().sqrt() * math.sqrt(2)
-        embedding.weight[ids] = (code * scale).to(embedding.weight.dtype)
 
 
 SMOLVLM_SIZES = {

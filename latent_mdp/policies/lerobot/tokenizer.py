@@ -75,21 +75,6 @@ def byte_tokenizer(extra_special_tokens: dict[str, str] | None = None, number_to
     )
 
 
-def number_token_ids(tokenizer: Any) -> list[int]:
-    """The ids of the one-token numbers " 0" .. " 255" of a ``byte_tokenizer(number_tokens=True)``.
-
-    Raises:
-        ValueError: a number is not a single token (a tokenizer without number tokens).
-    """
-    ids = []
-    for n in range(STATE_BINS):
-        encoded = tokenizer(f" {n}", add_special_tokens=False)["input_ids"]
-        if len(encoded) != 1:
-            raise ValueError(f"' {n}' is {len(encoded)} tokens; build the tokenizer with number_tokens=True")
-        ids.extend(encoded)
-    return ids
-
-
 def load_tokenizer(checkpoint_dir: Path) -> Any | None:
     """The tokenizer a checkpoint carries (``tokenizer/`` or ``vlm/``), or ``None``."""
     from transformers import AutoTokenizer
