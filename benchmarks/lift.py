@@ -2,10 +2,11 @@
 
     python benchmarks/lift.py DSRL-PushT-flow-v0 --algo sac --steps 18750 --seeds 0 1 2
 
-Each seed is a full ``latent-mdp train`` run in ``runs/lift/<env>_<algo>_s<seed>`` (resumed if
-interrupted, skipped if finished). The aggregate goes to
-``benchmarks/results/lift_<env>_<algo>.json`` (``lift_<env>_<algo>_<tag>.json`` with ``--tag``, for
-a variant trained with ``--config``): the base policy and the trained actor (its mean
+Each seed is a full ``latent-mdp train`` run in ``runs/lift/<name>_s<seed>`` (resumed if
+interrupted, skipped if finished). The aggregate goes to ``benchmarks/results/lift_<name>.json``.
+``<name>`` is ``<env>_<algo>``, or ``<env>_<algo>_<tag>`` for a variant trained with ``--config``
+and named by ``--tag``, so that a variant neither reuses nor overwrites the shipped recipe's runs
+and results: the base policy and the trained actor (its mean
 and a sample from it) on the same 100 evaluation episodes per seed, their means, and every
 periodic evaluation (env steps, success rate, mean max coverage).
 """
@@ -26,10 +27,9 @@ PARTS = ("base", "trained", "trained_stochastic")
 """The final evaluations: the base policy, the actor's mean and a sample from the actor."""
 
 
-def run_seed(env_id: str, algo: str, steps: int, seed: int, config: Path | None, runs: Path) -> dict:
+def run_seed(env_id: str, algo: str, steps: int, seed: int, config: Path | None, run_dir: Path) -> dict:
     from latent_mdp.train import train
 
-    run_dir = runs / f"{env_id}_{algo}_s{seed}"
     summary_file = run_dir / "summary.json"
     if summary_file.exists():
         summary = json.loads(summary_file.read_text())
@@ -73,7 +73,7 @@ def main() -> None:
     parser.add_argument("--steps", type=int, default=18_750, help="latent steps per seed (18,750 x 8 = 150k env steps)")
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
     parser.add_argument("--config", type=Path, default=None, help="YAML overriding the shipped hyperparameters")
-    parser.add_argument("--tag", default=None, help="suffix of the results file, naming a --config variant")
+    parser.add_argument("--tag", default=None, help="names a --config variant's runs and results file")
     parser.add_argument("--runs", type=Path, default=Path("runs/lift"))
     args = parser.parse_args()
     if args.config is not None and args.tag is None:
@@ -82,10 +82,13 @@ def main() -> None:
     import torch
 
     torch.set_num_threads(1)
-    summaries = [run_seed(args.env_id, args.algo, args.steps, seed, args.config, args.runs) for seed in args.seeds]
+    name = f"{args.env_id}_{args.algo}" + (f"_{args.tag}" if args.tag else "")
+    summaries = [
+        run_seed(args.env_id, args.algo, args.steps, seed, args.config, args.runs / f"{name}_s{seed}")
+        for seed in args.seeds
+    ]
     result = aggregate(args.env_id, args.algo, args.steps, summaries, args.config)
-    suffix = f"_{args.tag}" if args.tag else ""
-    out = RESULTS / f"lift_{args.env_id}_{args.algo}{suffix}.json"
+    out = RESULTS / f"lift_{name}.json"
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps(result, indent=2) + "\n")
     base, mean, sampled = (result["mean"][part] for part in PARTS)
