@@ -5,9 +5,11 @@ PushT demonstrations (``data/pusht_demos``, made by ``python -m latent_mdp.envs.
 
 * ``flow_loss``: the policy's own flow-matching loss (``policy.forward``, normalized units) at fixed
   times ``t``, on the true observations and with ``observation.state`` and
-  ``observation.environment_state`` shuffled across the batch. At ``t`` near 1 the noisy action is
-  nearly pure noise, so the loss there measures how well the policy predicts the action from its
-  observation; the shuffled loss is what it would be if that observation were someone else's.
+  ``observation.environment_state`` shuffled across the batch (for relative actions, the target
+  ``action - state`` kept: :func:`shuffle_state`). At ``t`` near 1 the noisy action is nearly pure
+  noise, so the loss there measures how well the policy predicts the action from its observation;
+  the shuffled loss is what it would be if that observation were someone else's. The same with
+  only ``observation.image`` shuffled tells whether the policy reads its pixels at all.
 * ``chunk_error_px``: mean distance in px between the first ``action_horizon`` actions of a
   decoded chunk and the demonstrated ones, for ``w ~ N(0, I)`` and for ``w = 0``, beside
   ``hold_position_px``, the error of staying where the agent is.
@@ -52,6 +54,19 @@ def flow_loss_at(policy: LeRobotNoisePolicy, batch: dict[str, Any], t: float) ->
     return float(loss)
 
 
+def shuffle_state(batch: dict[str, Any], perm: torch.Tensor, *, relative: bool) -> dict[str, Any]:
+    """``batch`` with its state observations permuted across the batch by ``perm`` (B,).
+
+    Only the observation changes: a policy with relative actions learns ``action - state``, so
+    there the absolute actions move with the state and the relative target stays the same.
+    """
+    shuffled = batch | {key: batch[key][perm] for key in STATE_KEYS}
+    if relative:
+        shift = shuffled["observation.state"] - batch["observation.state"]
+        shuffled["action"] = batch["action"] + shift[:, None]
+    return shuffled
+
+
 def env_observations(data: DemoTensors, index: torch.Tensor) -> dict[str, Any]:
     """Demo frames ``index`` (B,) as the DSRL-PushT VLA ids' Gymnasium observations."""
     return {
@@ -71,7 +86,8 @@ def diagnose(policy: LeRobotNoisePolicy, data: DemoTensors, frames: int, seed: i
     index = torch.randint(data.frames, (frames,), generator=generator)
     perm = torch.randperm(frames, generator=generator)
     true = data.batch(index)
-    shuffled = true | {key: true[key][perm] for key in STATE_KEYS}
+    shuffled = shuffle_state(true, perm, relative=policy.action_reference.enabled)
+    image_shuffled = true | {IMAGE_KEY: true[IMAGE_KEY][perm]}
     h = policy.recommended_action_horizon
     target = data.actions[index, :h]
     agent = data.observations["observation.state"][index][:, None]
@@ -85,6 +101,7 @@ def diagnose(policy: LeRobotNoisePolicy, data: DemoTensors, frames: int, seed: i
             "t": list(TIMES),
             "true": [flow_loss_at(policy, true, t) for t in TIMES],
             "state_shuffled": [flow_loss_at(policy, shuffled, t) for t in TIMES],
+            "image_shuffled": [flow_loss_at(policy, image_shuffled, t) for t in TIMES],
         },
         "chunk_error_px": {
             "action_horizon": h,
@@ -118,7 +135,8 @@ def main() -> None:
         loss, err = entry["flow_loss"], entry["chunk_error_px"]
         print(
             f"{name}: loss at t={TIMES}: {[round(x, 3) for x in loss['true']]} "
-            f"(state shuffled {[round(x, 3) for x in loss['state_shuffled']]}); chunk error "
+            f"(state shuffled {[round(x, 3) for x in loss['state_shuffled']]}, "
+            f"image shuffled {[round(x, 3) for x in loss['image_shuffled']]}); chunk error "
             f"{err['w_gaussian']:.1f} px (w ~ N), {err['w_zero']:.1f} px (w = 0), hold {err['hold_position_px']:.1f} px"
         )
     RESULTS.parent.mkdir(parents=True, exist_ok=True)

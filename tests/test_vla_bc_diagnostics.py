@@ -12,9 +12,9 @@ import numpy as np  # noqa: E402
 import pytest  # noqa: E402
 import torch  # noqa: E402
 
-from benchmarks.vla_bc_diagnostics import KEYS, TIMES, diagnose, flow_loss_at  # noqa: E402
+from benchmarks.vla_bc_diagnostics import KEYS, TIMES, diagnose, flow_loss_at, shuffle_state  # noqa: E402
 from latent_mdp.envs.pusht_demos import REPO_ID, TASK, record_demos  # noqa: E402
-from latent_mdp.envs.pusht_lerobot_training import load_demo_tensors  # noqa: E402
+from latent_mdp.envs.pusht_lerobot_training import IMAGE_KEY, load_demo_tensors  # noqa: E402
 from latent_mdp.policies.lerobot import LeRobotNoisePolicy, build_tiny_checkpoint  # noqa: E402
 
 torch.set_num_threads(1)
@@ -66,5 +66,22 @@ def test_chunk_errors_are_distances_to_the_demonstrated_actions(setup: tuple[LeR
     assert errors["hold_position_px"] == pytest.approx(float(np.mean(hold)), rel=1e-4)
     assert errors["w_gaussian"] > 0 and errors["w_zero"] > 0 and errors["w_gaussian"] != errors["w_zero"]
     loss = result["flow_loss"]
-    assert loss["t"] == list(TIMES) and len(loss["true"]) == len(loss["state_shuffled"]) == len(TIMES)
-    assert np.all(np.isfinite(loss["true"] + loss["state_shuffled"]))
+    assert loss["t"] == list(TIMES)
+    assert len(loss["true"]) == len(loss["state_shuffled"]) == len(loss["image_shuffled"]) == len(TIMES)
+    assert np.all(np.isfinite(loss["true"] + loss["state_shuffled"] + loss["image_shuffled"]))
+
+
+def test_shuffling_the_state_keeps_a_relative_policys_target(setup: tuple[LeRobotNoisePolicy, Path]) -> None:
+    policy, demos = setup
+    assert policy.action_reference.enabled
+    data = load_demo_tensors(demos, KEYS, policy.chunk_size)
+    batch = data.batch(torch.arange(8))
+    perm = torch.tensor([7, 6, 5, 4, 3, 2, 1, 0])
+    shuffled = shuffle_state(batch, perm, relative=True)
+    for key in ("observation.state", "observation.environment_state"):
+        assert torch.equal(shuffled[key], batch[key][perm])
+    assert torch.equal(shuffled[IMAGE_KEY], batch[IMAGE_KEY])
+    # What the policy learns, the normalized action relative to the state, is unchanged.
+    target = policy.preprocessor(dict(batch))["action"]
+    assert torch.allclose(policy.preprocessor(dict(shuffled))["action"], target, atol=1e-5)
+    assert not torch.allclose(policy.preprocessor(shuffle_state(batch, perm, relative=False))["action"], target)
