@@ -38,6 +38,7 @@ __all__ = [
     "DemoTensors",
     "LeRobotRecipe",
     "frame_quantiles",
+    "frame_stats",
     "load_demo_tensors",
     "train_lerobot_checkpoint",
 ]
@@ -57,6 +58,8 @@ class LeRobotRecipe:
         config_overrides: more LeRobot config fields (see ``build_random_policy``).
         environment_state: VLAs: also read the block keypoints, appended to the state.
         relative_actions: VLAs: predict actions relative to the agent position.
+        block_pose: with ``environment_state``: read the block pose (centroid, angle's cos / sin)
+            made from the keypoints (:mod:`latent_mdp.policies.lerobot.block_pose`) instead.
         pi_size: pi0 / pi0.5 network sizes (default: the tiny test sizes).
         smolvlm_size: SmolVLA's backbone size (a key of ``tiny.SMOLVLM_SIZES``).
         batch_size, lr, weight_decay, warmup_steps, grad_clip: AdamW with linear warm-up and a
@@ -70,6 +73,7 @@ class LeRobotRecipe:
     config_overrides: dict[str, Any] = field(default_factory=dict)
     environment_state: bool = False
     relative_actions: bool = False
+    block_pose: bool = False
     pi_size: PiArchitecture = TINY_PI_ARCHITECTURE
     smolvlm_size: str = "tiny"
     batch_size: int = 64
@@ -82,6 +86,11 @@ class LeRobotRecipe:
 _PIXELS = (
     "96x96 RGB `observation.image` + `observation.state` (agent_pos, 2) + `observation.environment_state` "
     "(8 T keypoints, 16; appended to the state after normalization) + task string; actions relative to agent_pos"
+)
+_PIXELS_POSE = (
+    "96x96 RGB `observation.image` + `observation.state` (agent_pos, 2) + `observation.environment_state` "
+    "(8 T keypoints, 16, made the block pose: centroid x, y and the angle's cos, sin; appended to the state after "
+    "normalization) + task string; actions relative to agent_pos"
 )
 PUSHT_PI_SIZE = PiArchitecture(
     vlm=GemmaSize(width=64, depth=2, mlp_dim=128),
@@ -96,8 +105,11 @@ reached 0% success and 0.30 coverage after 8k steps, with these 6% / 0.61 (12% /
 _VLA = {"environment_state": True, "relative_actions": True}
 RECIPES: dict[str, LeRobotRecipe] = {
     "pi0": LeRobotRecipe("pi0", 16, 4, _PIXELS, pi_size=PUSHT_PI_SIZE, **_VLA),
-    # pi0.5 reads its 18 state values as prompt numbers, one token each (tokenizer.byte_tokenizer).
-    "pi05": LeRobotRecipe("pi05", 16, 4, _PIXELS, pi_size=replace(PUSHT_PI_SIZE, vocab_size=528), **_VLA),
+    # pi0.5 reads its state values as prompt numbers, one token each (tokenizer.byte_tokenizer):
+    # 6 of them with the block pose instead of the 16 keypoint coordinates.
+    "pi05": LeRobotRecipe(
+        "pi05", 16, 4, _PIXELS_POSE, pi_size=replace(PUSHT_PI_SIZE, vocab_size=528), block_pose=True, **_VLA
+    ),
     "smolvla": LeRobotRecipe("smolvla", 16, 4, _PIXELS, smolvlm_size="pusht", **_VLA),
     "diffusion": LeRobotRecipe(
         "diffusion",
@@ -175,6 +187,13 @@ def frame_quantiles(values: torch.Tensor) -> dict[str, torch.Tensor]:
     levels = torch.tensor(DEFAULT_QUANTILES, dtype=torch.float64)
     values = torch.quantile(values.double(), levels, dim=0).float()
     return {f"q{round(q * 100):02d}": value for q, value in zip(DEFAULT_QUANTILES, values)}
+
+
+def frame_stats(values: torch.Tensor) -> dict[str, torch.Tensor]:
+    """Mean, std, min, max and :func:`frame_quantiles` of ``(N, D)`` frames."""
+    values = values.float()
+    moments = {"mean": values.mean(0), "std": values.std(0), "min": values.min(0).values, "max": values.max(0).values}
+    return moments | frame_quantiles(values)
 
 
 def load_demo_tensors(
@@ -260,6 +279,11 @@ def train_lerobot_checkpoint(
         *(["observation.environment_state"] if recipe.environment_state else []),
     ]
     data = load_demo_tensors(demos, keys, recipe.chunk_size, relative_actions=recipe.relative_actions)
+    if recipe.block_pose:
+        from latent_mdp.policies.lerobot.block_pose import block_pose
+
+        keypoints = data.observations["observation.environment_state"]
+        data.stats["observation.environment_state"] = frame_stats(block_pose(keypoints))
     if out.exists():
         shutil.rmtree(out)
     built = build_random_policy(
@@ -273,6 +297,7 @@ def train_lerobot_checkpoint(
         relative_actions=recipe.relative_actions,
         pi_size=recipe.pi_size,
         smolvlm_size=recipe.smolvlm_size,
+        block_pose=recipe.block_pose,
     )
     policy, preprocessor = built.policy, built.preprocessor
     n_obs_steps = getattr(policy.config, "n_obs_steps", None) if recipe.policy_type == "diffusion" else None

@@ -14,7 +14,8 @@ Modules: ``adapter`` (the NoisePolicy), ``flow`` (pi0 / pi0.5 / SmolVLA prefix r
 ``loading`` (checkpoint resolution and LeRobot's factory), ``tiny`` (offline builders),
 ``architecture`` (small pi0 sizes), ``tokenizer`` (in-memory tokenizers), ``relative_actions``
 (LeRobot's relative actions with K noises per observation), ``state_concat`` (a processor step
-that appends ``observation.environment_state`` to the VLAs' state).
+that appends ``observation.environment_state`` to the VLAs' state), ``block_pose`` (a processor
+step that turns PushT's block keypoints into the block's pose).
 """
 
 from latent_mdp.policies.lerobot.adapter import LANGUAGE_POLICY_TYPES, SUPPORTED_POLICY_TYPES, LeRobotNoisePolicy

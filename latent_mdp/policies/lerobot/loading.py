@@ -128,7 +128,7 @@ def load_checkpoint(directory: Path, *, device: str = "cpu") -> LoadedCheckpoint
     """Load the policy named in ``directory/config.json`` and its processors, on ``device``."""
     from lerobot.policies.factory import make_pre_post_processors
 
-    from latent_mdp.policies.lerobot import state_concat  # noqa: F401  (registers its processor step)
+    from latent_mdp.policies.lerobot import block_pose, state_concat  # noqa: F401  (register their processor steps)
 
     config = _load_config(directory, device)
     policy = _load_policy(directory, config)

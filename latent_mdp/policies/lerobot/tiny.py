@@ -60,30 +60,42 @@ ACTION_DIM = 2
 ENV_LOW, ENV_HIGH = 0.0, 512.0
 
 
-def pusht_stats() -> dict[str, dict[str, torch.Tensor]]:
+def pusht_stats(*, block_pose: bool = False) -> dict[str, dict[str, torch.Tensor]]:
     """Normalization statistics for PushT-like data: positions uniform on ``[0, 512]``.
 
     Holds every statistic any of the four policy types reads (mean/std, min/max, q01/q99).
+
+    Args:
+        block_pose: ``observation.environment_state`` is the block pose ``(4,)`` of
+            :mod:`~latent_mdp.policies.lerobot.block_pose` (centroid on ``[0, 512]``, angle's
+            cos / sin on ``[-1, 1]``), not the 16 keypoints.
     """
 
-    def box(dim: int) -> dict[str, torch.Tensor]:
-        span = ENV_HIGH - ENV_LOW
-        full = torch.ones(dim)
+    def box(dim: int, low: torch.Tensor | float = ENV_LOW, high: torch.Tensor | float = ENV_HIGH) -> dict[str, torch.Tensor]:
+        low, high = torch.ones(dim) * low, torch.ones(dim) * high
+        span = high - low
         return {
-            "mean": full * (ENV_LOW + span / 2),
-            "std": full * (span / 12**0.5),
-            "min": full * ENV_LOW,
-            "max": full * ENV_HIGH,
-            "q01": full * (ENV_LOW + 0.01 * span),
-            "q99": full * (ENV_LOW + 0.99 * span),
+            "mean": low + span / 2,
+            "std": span / 12**0.5,
+            "min": low,
+            "max": high,
+            "q01": low + 0.01 * span,
+            "q99": low + 0.99 * span,
         }
 
+    if block_pose:
+        from latent_mdp.policies.lerobot.block_pose import POSE_DIM
+
+        low, high = torch.tensor([ENV_LOW, ENV_LOW, -1.0, -1.0]), torch.tensor([ENV_HIGH, ENV_HIGH, 1.0, 1.0])
+        env_state = box(POSE_DIM, low, high)
+    else:
+        env_state = box(ENV_STATE_DIM)
     image = {"mean": torch.full((3, 1, 1), 0.5), "std": torch.full((3, 1, 1), 0.25)}
     image |= {"min": torch.zeros(3, 1, 1), "max": torch.ones(3, 1, 1)}
     return {
         "observation.image": image,
         "observation.state": box(STATE_DIM),
-        "observation.environment_state": box(ENV_STATE_DIM),
+        "observation.environment_state": env_state,
         "action": box(ACTION_DIM),
     }
 
@@ -303,6 +315,7 @@ def build_random_policy(
     relative_actions: bool = False,
     pi_size: PiArchitecture = TINY_PI_ARCHITECTURE,
     smolvlm_size: str = "tiny",
+    block_pose: bool = False,
 ) -> LoadedCheckpoint:
     """A random-init LeRobot policy of ``policy_type`` with its processors, in memory.
 
@@ -335,6 +348,9 @@ def build_random_policy(
         pi_size: the pi0 / pi0.5 network sizes (default the tiny test sizes; saved beside the
             weights in ``latent_mdp_pi_architecture.json``).
         smolvlm_size: SmolVLA's backbone, a key of :data:`SMOLVLM_SIZES` (saved in ``vlm/``).
+        block_pose: with ``environment_state``: read the block pose ``(4,)`` made from the
+            keypoints by :class:`~latent_mdp.policies.lerobot.block_pose.BlockPoseStep` before
+            the normalizer; ``dataset_stats`` then holds the pose's statistics.
     """
     from lerobot.policies.factory import make_pre_post_processors
 
@@ -342,6 +358,8 @@ def build_random_policy(
         raise ValueError(f"unknown policy type {policy_type!r}; expected one of {TINY_POLICY_TYPES}")
     if policy_type == "diffusion" and (full_size or environment_state or relative_actions):
         raise ValueError("full_size, environment_state and relative_actions are for the VLAs (pi0, pi05, smolvla)")
+    if block_pose and not environment_state:
+        raise ValueError("block_pose turns the block keypoints into a pose: it needs environment_state=True")
     directory = Path(directory)
     directory.mkdir(parents=True, exist_ok=True)
     torch.manual_seed(seed)
@@ -361,8 +379,12 @@ def build_random_policy(
         mapping["ENV"] = mapping["STATE"]
     with _hub_free_tokenizer(tokenizer) if tokenizer is not None else contextlib.nullcontext():
         preprocessor, postprocessor = make_pre_post_processors(
-            policy.config, dataset_stats=pusht_stats() if dataset_stats is None else dataset_stats
+            policy.config, dataset_stats=pusht_stats(block_pose=block_pose) if dataset_stats is None else dataset_stats
         )
+    if block_pose:
+        from latent_mdp.policies.lerobot.block_pose import BlockPoseStep, insert_before_normalizer
+
+        insert_before_normalizer(preprocessor, BlockPoseStep())
     if environment_state:
         from latent_mdp.policies.lerobot.state_concat import ConcatEnvironmentStateStep, insert_after_normalizer
 
