@@ -118,7 +118,12 @@ def test_pi05_reads_each_state_value_as_one_prompt_token(relative_checkpoints: d
 def test_a_pipeline_without_the_step_is_a_clear_error() -> None:
     from lerobot.processor.pipeline import DataProcessorPipeline
 
-    from latent_mdp.policies.lerobot.state_concat import ConcatEnvironmentStateStep, insert_after_normalizer
+    from lerobot.processor.normalize_processor import NormalizerProcessorStep
+
+    from latent_mdp.policies.lerobot.pipeline import insert_step
+    from latent_mdp.policies.lerobot.state_concat import ConcatEnvironmentStateStep
 
     with pytest.raises(ValueError, match="no NormalizerProcessorStep"):
-        insert_after_normalizer(DataProcessorPipeline(steps=[]), ConcatEnvironmentStateStep())
+        insert_step(DataProcessorPipeline(steps=[]), ConcatEnvironmentStateStep(), after=NormalizerProcessorStep)
+    with pytest.raises(ValueError, match="exactly one of before= and after="):
+        insert_step(DataProcessorPipeline(steps=[]), ConcatEnvironmentStateStep())

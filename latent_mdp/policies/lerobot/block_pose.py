@@ -27,9 +27,7 @@ from lerobot.configs import PipelineFeatureType, PolicyFeature
 from lerobot.processor.pipeline import ObservationProcessorStep, ProcessorStepRegistry
 from lerobot.utils.constants import OBS_ENV_STATE
 
-from latent_mdp.policies.lerobot.pipeline import step_index
-
-__all__ = ["KEYPOINTS_DIM", "POSE_DIM", "REGISTRY_NAME", "BlockPoseStep", "block_pose", "insert_before_normalizer"]
+__all__ = ["KEYPOINTS_DIM", "POSE_DIM", "REGISTRY_NAME", "BlockPoseStep", "block_pose"]
 
 REGISTRY_NAME = "latent_mdp_block_pose"
 KEYPOINTS_DIM = 16
@@ -71,10 +69,3 @@ class BlockPoseStep(ObservationProcessorStep):
         if OBS_ENV_STATE in observed:
             observed[OBS_ENV_STATE] = PolicyFeature(observed[OBS_ENV_STATE].type, (POSE_DIM,))
         return {**features, PipelineFeatureType.OBSERVATION: observed}
-
-
-def insert_before_normalizer(preprocessor: Any, step: Any) -> None:
-    """Put ``step`` right before the preprocessor's ``NormalizerProcessorStep`` (in place)."""
-    from lerobot.processor.normalize_processor import NormalizerProcessorStep
-
-    preprocessor.steps.insert(step_index(preprocessor, NormalizerProcessorStep), step)

@@ -16,7 +16,7 @@ from typing import Any
 
 import torch
 
-from latent_mdp.policies.lerobot.pipeline import step_index
+from latent_mdp.policies.lerobot.pipeline import insert_step
 
 __all__ = ["ActionReference", "add_relative_action_steps"]
 
@@ -35,9 +35,9 @@ def add_relative_action_steps(preprocessor: Any, postprocessor: Any) -> None:
     )
 
     relative = RelativeActionsProcessorStep(enabled=True, exclude_joints=[])
-    preprocessor.steps.insert(step_index(preprocessor, NormalizerProcessorStep), relative)
+    insert_step(preprocessor, relative, before=NormalizerProcessorStep)
     absolute = AbsoluteActionsProcessorStep(enabled=True, relative_step=relative)
-    postprocessor.steps.insert(step_index(postprocessor, UnnormalizerProcessorStep) + 1, absolute)
+    insert_step(postprocessor, absolute, after=UnnormalizerProcessorStep)
 
 
 class ActionReference:

@@ -22,9 +22,7 @@ from lerobot.configs import PipelineFeatureType, PolicyFeature
 from lerobot.processor.pipeline import ObservationProcessorStep, ProcessorStepRegistry
 from lerobot.utils.constants import OBS_ENV_STATE, OBS_STATE
 
-from latent_mdp.policies.lerobot.pipeline import step_index
-
-__all__ = ["REGISTRY_NAME", "ConcatEnvironmentStateStep", "insert_after_normalizer"]
+__all__ = ["REGISTRY_NAME", "ConcatEnvironmentStateStep"]
 
 REGISTRY_NAME = "latent_mdp_concat_environment_state"
 
@@ -54,10 +52,3 @@ class ConcatEnvironmentStateStep(ObservationProcessorStep):
         if state is not None and env_state is not None:
             observed[OBS_STATE] = PolicyFeature(state.type, (state.shape[0] + env_state.shape[0],))
         return {**features, PipelineFeatureType.OBSERVATION: observed}
-
-
-def insert_after_normalizer(preprocessor: Any, step: Any) -> None:
-    """Put ``step`` right after the preprocessor's ``NormalizerProcessorStep`` (in place)."""
-    from lerobot.processor.normalize_processor import NormalizerProcessorStep
-
-    preprocessor.steps.insert(step_index(preprocessor, NormalizerProcessorStep) + 1, step)

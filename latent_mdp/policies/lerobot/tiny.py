@@ -35,6 +35,7 @@ import torch
 
 from latent_mdp.policies.lerobot.architecture import GemmaSize, PiArchitecture, VisionSize, pi_architecture
 from latent_mdp.policies.lerobot.loading import LoadedCheckpoint
+from latent_mdp.policies.lerobot.pipeline import insert_step
 from latent_mdp.policies.lerobot.relative_actions import add_relative_action_steps
 from latent_mdp.policies.lerobot.tokenizer import (
     SMOLVLM_SPECIAL_TOKENS,
@@ -382,13 +383,17 @@ def build_random_policy(
             policy.config, dataset_stats=pusht_stats(block_pose=block_pose) if dataset_stats is None else dataset_stats
         )
     if block_pose:
-        from latent_mdp.policies.lerobot.block_pose import BlockPoseStep, insert_before_normalizer
+        from lerobot.processor.normalize_processor import NormalizerProcessorStep
 
-        insert_before_normalizer(preprocessor, BlockPoseStep())
+        from latent_mdp.policies.lerobot.block_pose import BlockPoseStep
+
+        insert_step(preprocessor, BlockPoseStep(), before=NormalizerProcessorStep)
     if environment_state:
-        from latent_mdp.policies.lerobot.state_concat import ConcatEnvironmentStateStep, insert_after_normalizer
+        from lerobot.processor.normalize_processor import NormalizerProcessorStep
 
-        insert_after_normalizer(preprocessor, ConcatEnvironmentStateStep())
+        from latent_mdp.policies.lerobot.state_concat import ConcatEnvironmentStateStep
+
+        insert_step(preprocessor, ConcatEnvironmentStateStep(), after=NormalizerProcessorStep)
     if relative_actions and policy_type == "smolvla":
         add_relative_action_steps(preprocessor, postprocessor)
     return LoadedCheckpoint(policy.eval(), preprocessor, postprocessor, directory)
