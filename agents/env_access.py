@@ -88,4 +88,9 @@ def latent_env_of(env: VecEnv) -> LatentEnv:
             "DSRL-NA runs the frozen base policy itself, so it needs M^w in this process: a "
             f"LatentActionWrapper (in a DummyVecEnv) or a LatentActionVecEnv; got {type(venv).__name__}"
         )
+    if core.replans != 1:
+        raise ValueError(
+            f"DSRL-NA's action critic scores one chunk per transition; the env re-plans {core.replans} "
+            "chunks per latent action (replans > 1). Use replans=1 with DSRL-NA, or an SB3 algorithm."
+        )
     return LatentEnv(core, ChunkSpec.from_space(core.action_horizon, inner.action_space))

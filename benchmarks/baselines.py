@@ -111,7 +111,7 @@ def train_sac_baseline(
         model.load_replay_buffer(buffer_path)
         done_env_steps = state["env_steps"]
     else:
-        kwargs = cfg.constructor_kwargs(action_horizon=1)
+        kwargs = cfg.constructor_kwargs(env_steps_per_action=1)
         model = SAC(kwargs.pop("policy", _policy_name(env)), env, seed=seed, verbose=0, **kwargs)
         done_env_steps = 0
     eval_freq = max(1, math.ceil(env_steps / (cfg.n_envs * n_evals)))

@@ -8,7 +8,7 @@ from typing import Any, Literal
 import gymnasium as gym
 import numpy as np
 
-__all__ = ["ChunkResult", "RewardMode", "latent_discount", "run_chunk", "validate_latent_action"]
+__all__ = ["ChunkResult", "RewardMode", "chain_chunks", "latent_discount", "run_chunk", "validate_latent_action"]
 
 RewardMode = Literal["sum", "discounted"]
 
@@ -80,6 +80,27 @@ def run_chunk(
         if terminated or truncated:
             break
     return ChunkResult(obs, reward, bool(terminated), bool(truncated), actions, dict(info), n)
+
+
+def chain_chunks(first: ChunkResult, later: ChunkResult, reward_mode: RewardMode = "sum", gamma: float = 1.0) -> ChunkResult:
+    """``first`` followed by ``later`` (executed from ``first``'s last observation) as one result.
+
+    ``planned_actions`` concatenates both plans, so ``executed_actions`` stays its first
+    ``inner_steps`` rows (``first`` ran to its end, or ``later`` would not exist). With
+    ``reward_mode="discounted"`` ``later``'s reward is weighted by ``gamma ** first.inner_steps``.
+    """
+    if first.terminated or first.truncated:
+        raise ValueError("cannot chain a chunk after one that ended its episode")
+    weight = gamma**first.inner_steps if reward_mode == "discounted" else 1.0
+    return ChunkResult(
+        later.observation,
+        first.reward + weight * later.reward,
+        later.terminated,
+        later.truncated,
+        np.concatenate([first.planned_actions, later.planned_actions]),
+        later.info,
+        first.inner_steps + later.inner_steps,
+    )
 
 
 def validate_latent_action(

@@ -1,8 +1,8 @@
 """`LatentCore`: the policy-side work shared by the single-env wrapper and the vector forms.
 
-It owns the frozen policy, the noise space and the observation mode, and does the two policy
-calls of a latent-action step for a batch of ``N`` envs: one ``encode`` of the new observations
-and one ``decode`` of the chosen noises.
+It owns the frozen policy, the noise space and the observation mode, and does the policy calls
+of a latent-action step for a batch of ``N`` envs: one ``decode`` of the chosen noises, the
+chunks' execution (:meth:`LatentCore.execute`), and one ``encode`` of the new observations.
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ import gymnasium as gym
 import numpy as np
 import torch
 
-from latent_mdp.chunk import ChunkResult, RewardMode, validate_latent_action
+from latent_mdp.chunk import ChunkResult, RewardMode, chain_chunks, latent_discount, run_chunk, validate_latent_action
 from latent_mdp.noise_space import NoiseMode, NoiseSpace
 from latent_mdp.observations import ObservationBuilder, ObsMode, stack_observations
 from latent_mdp.policy import NoisePolicy, PolicyContext, decode_checked, encode_checked
@@ -43,6 +43,10 @@ class LatentCore:
         obs_mode: what the latent actor observes (see :class:`ObservationBuilder`).
         reward: ``"sum"`` or ``"discounted"`` (with ``gamma``) within a chunk.
         strict: reject out-of-bound latent actions instead of clipping them.
+        replans: chunks one latent action drives. With ``replans = R > 1`` the base policy
+            re-plans every ``action_horizon`` steps from its new observation with the *same*
+            noise, ``R`` times: one decision then spans ``R * action_horizon`` env steps (so it
+            decides more of the outcome), while the base still closes the loop every chunk.
     """
 
     def __init__(
@@ -57,6 +61,7 @@ class LatentCore:
         reward: RewardMode = "sum",
         gamma: float = 0.99,
         strict: bool = False,
+        replans: int = 1,
     ) -> None:
         if not isinstance(policy, NoisePolicy):
             raise TypeError(f"policy must implement latent_mdp.NoisePolicy; got {type(policy).__name__}")
@@ -71,15 +76,40 @@ class LatentCore:
             raise ValueError(f"reward must be 'sum' or 'discounted'; got {reward!r}")
         if not 0.0 <= gamma <= 1.0:
             raise ValueError(f"gamma must lie in [0, 1]; got {gamma}")
+        if isinstance(replans, bool) or not isinstance(replans, (int, np.integer)) or replans < 1:
+            raise ValueError(f"replans must be an integer >= 1; got {replans!r}")
         self.reward_mode: RewardMode = reward
         self.gamma = gamma
         self.strict = strict
+        self.replans = int(replans)
         self.observations = ObservationBuilder(env_observation_space, policy.feature_dim, obs_mode, policy.name)
         self.action_space = self.noise_space.action_space
 
     @property
     def observation_space(self) -> gym.Space:
         return self.observations.space
+
+    @property
+    def options(self) -> dict[str, Any]:
+        """The keyword arguments that rebuild this core's settings around the same policy."""
+        return {
+            "noise": self.noise_space,
+            "action_horizon": self.action_horizon,
+            "obs_mode": self.observations.obs_mode,
+            "reward": self.reward_mode,
+            "gamma": self.gamma,
+            "strict": self.strict,
+            "replans": self.replans,
+        }
+
+    @property
+    def env_steps_per_action(self) -> int:
+        """Inner env steps one latent action spans when no episode ends: ``action_horizon * replans``."""
+        return self.action_horizon * self.replans
+
+    def latent_gamma(self, gamma: float) -> float:
+        """The discount of M^w for an env-level ``gamma``: ``gamma ** (action_horizon * replans)``."""
+        return latent_discount(gamma, self.env_steps_per_action)
 
     def encode(self, env_observations: list[Any]) -> tuple[PolicyContext, list[Any]]:
         """Encode ``N`` env observations in one call; return the context and the actor's observations."""
@@ -107,6 +137,33 @@ class LatentCore:
         noise = torch.from_numpy(w).to(self.policy.device)
         actions = decode_checked(self.policy, ctx, noise).cpu().numpy()
         return w, actions[:, : self.action_horizon]
+
+    def execute(self, envs: list[gym.Env], ctx: PolicyContext, u: np.ndarray) -> tuple[np.ndarray, list[ChunkResult]]:
+        """One latent step in each of ``N`` envs: decode, execute, and re-plan ``replans - 1`` times.
+
+        Args:
+            envs: the ``N`` inner envs, none of them finished.
+            ctx: the context of the ``N`` observations the step starts from (:meth:`encode`).
+            u: validated latent actions ``(N, k)``.
+
+        Returns:
+            The noise ``w`` ``(N, H, D)`` and each env's :class:`ChunkResult`, the ``replans``
+            chunks chained (an env stops re-planning at its first ``terminated``/``truncated``).
+        """
+        w, actions = self.decode(ctx, u)
+        results = [run_chunk(env, a, self.reward_mode, self.gamma) for env, a in zip(envs, actions)]
+        for _ in range(self.replans - 1):
+            active = [i for i, r in enumerate(results) if not (r.terminated or r.truncated)]
+            if not active:
+                break
+            observations = [results[i].observation for i in active]
+            sub_ctx = encode_checked(self.policy, stack_observations(observations), len(active))
+            noise = torch.from_numpy(w[active]).to(self.policy.device)
+            sub_actions = decode_checked(self.policy, sub_ctx, noise).cpu().numpy()[:, : self.action_horizon]
+            for i, a in zip(active, sub_actions):
+                later = run_chunk(envs[i], a, self.reward_mode, self.gamma)
+                results[i] = chain_chunks(results[i], later, self.reward_mode, self.gamma)
+        return w, results
 
     @staticmethod
     def step_info(result: ChunkResult, u: np.ndarray, w: np.ndarray, env_observation: Any) -> dict[str, Any]:

@@ -5,8 +5,11 @@ An entry holds the algorithm's constructor arguments plus these keys of our own:
 * ``n_envs``: parallel inner envs (one batched policy call per chunk for all of them);
 * ``warmup_steps``: latent transitions of Gaussian warm-up (``w ~ N(0, I)``) before learning;
 * ``env_kwargs``: the env id's kwargs (``noise``, ``noise_bound``, ``action_horizon``, ...);
-* ``env_gamma``: the env-level discount; the algorithm gets ``env_gamma ** action_horizon``;
-* ``eval_freq`` / ``eval_episodes``: periodic evaluation, in latent steps per env / episodes.
+* ``env_gamma``: the env-level discount; the algorithm gets ``env_gamma ** (action_horizon * replans)``;
+* ``eval_freq`` / ``eval_episodes``: periodic evaluation, in latent steps per env / episodes;
+* ``demos``: ``{episodes: N, fraction: f}`` puts N scripted-expert episodes, inverted into
+  latent actions (:mod:`latent_mdp.demo_noise`), in a store that fills the share ``f`` of every
+  batch (SB3 algorithms; DSRL-NA takes demonstrations through ``add_offline``).
 
 ``policy_kwargs.activation_fn`` names an entry of :data:`latent_mdp.nets.ACTIVATIONS`.
 """
@@ -57,12 +60,16 @@ class TrainConfig:
     env_gamma: float = 0.99
     eval_freq: int = 2_000
     eval_episodes: int = 50
+    demos: dict[str, Any] | None = None
     algo_kwargs: dict[str, Any] = field(default_factory=dict)
 
-    def constructor_kwargs(self, action_horizon: int) -> dict[str, Any]:
-        """The algorithm's kwargs, with the latent discount and named activations resolved."""
+    def constructor_kwargs(self, env_steps_per_action: int) -> dict[str, Any]:
+        """The algorithm's kwargs, with the latent discount and named activations resolved.
+
+        ``env_steps_per_action``: inner env steps one latent action spans (``action_horizon * replans``).
+        """
         kwargs = copy.deepcopy(self.algo_kwargs)
-        kwargs["gamma"] = self.env_gamma**action_horizon
+        kwargs["gamma"] = self.env_gamma**env_steps_per_action
         policy_kwargs = kwargs.get("policy_kwargs", {})
         if isinstance(policy_kwargs.get("activation_fn"), str):
             name = policy_kwargs["activation_fn"]
@@ -72,7 +79,7 @@ class TrainConfig:
         return kwargs
 
 
-OWN_KEYS = ("n_envs", "warmup_steps", "env_kwargs", "env_gamma", "eval_freq", "eval_episodes")
+OWN_KEYS = ("n_envs", "warmup_steps", "env_kwargs", "env_gamma", "eval_freq", "eval_episodes", "demos")
 
 
 def _read_yaml(path: Path | Any) -> dict[str, Any]:

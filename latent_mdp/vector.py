@@ -23,7 +23,6 @@ from gymnasium.vector.utils import batch_space, concatenate, create_empty_array
 from stable_baselines3.common.vec_env.base_vec_env import VecEnv, VecEnvIndices, VecEnvStepReturn
 from stable_baselines3.common.vec_env.util import obs_space_info
 
-from latent_mdp.chunk import latent_discount, run_chunk
 from latent_mdp.core import LatentCore
 from latent_mdp.policy import NoisePolicy, PolicyContext
 
@@ -68,7 +67,7 @@ class LatentBatch:
         envs: the inner envs (or factories, or a ``SyncVectorEnv``).
         policy: the frozen base policy, shared by all envs.
         **core_kwargs: ``noise``, ``noise_bound``, ``action_horizon``, ``obs_mode``, ``reward``,
-            ``gamma``, ``strict`` (see :class:`latent_mdp.LatentActionWrapper`).
+            ``gamma``, ``strict``, ``replans`` (see :class:`latent_mdp.LatentActionWrapper`).
     """
 
     def __init__(self, envs: EnvSource, policy: NoisePolicy, **core_kwargs: Any) -> None:
@@ -91,13 +90,12 @@ class LatentBatch:
         if self._ctx is None:
             raise RuntimeError("vector env stepped before reset")
         u = self.core.validate(latent_actions, self.num_envs)
-        w, actions = self.core.decode(self._ctx, u)
+        w, results = self.core.execute(self.envs, self._ctx, u)
         n = self.num_envs
         rewards, terminated, truncated = np.zeros(n), np.zeros(n, dtype=bool), np.zeros(n, dtype=bool)
         infos: list[dict[str, Any]] = []
         finished: list[int] = []
-        for i, env in enumerate(self.envs):
-            result = run_chunk(env, actions[i], self.core.reward_mode, self.core.gamma)
+        for i, result in enumerate(results):
             rewards[i], terminated[i], truncated[i] = result.reward, result.terminated, result.truncated
             infos.append(self.core.step_info(result, u[i], w[i], self._last_obs[i]))
             self._last_obs[i] = result.observation
@@ -122,12 +120,18 @@ class LatentBatch:
         return built
 
     def latent_gamma(self, gamma: float) -> float:
-        """The discount of M^w for an env-level ``gamma``: ``gamma ** action_horizon``."""
-        return latent_discount(gamma, self.core.action_horizon)
+        """The discount of M^w for an env-level ``gamma``: ``gamma ** (action_horizon * replans)``."""
+        return self.core.latent_gamma(gamma)
 
     def close(self) -> None:
         for env in self.envs:
             env.close()
+
+
+def _pad_rows(actions: np.ndarray, rows: int) -> np.ndarray:
+    """``(n, A)`` -> ``(rows, A)``, NaN rows after the first ``n``."""
+    padding = np.full((rows - len(actions), actions.shape[1]), np.nan, dtype=actions.dtype)
+    return np.concatenate([actions, padding])
 
 
 class LatentActionVecEnv(VecEnv):
@@ -155,7 +159,7 @@ class LatentActionVecEnv(VecEnv):
         return self.batch.core.policy
 
     def latent_gamma(self, gamma: float) -> float:
-        """The discount of M^w for an env-level ``gamma``: ``gamma ** action_horizon``."""
+        """The discount of M^w for an env-level ``gamma``: ``gamma ** (action_horizon * replans)``."""
         return self.batch.latent_gamma(gamma)
 
     def _stack(self, observations: list[Any]) -> Any:
@@ -217,7 +221,8 @@ class LatentActionVectorEnv(VectorEnv):
     A finished env is reset inside ``step``; its last observation and info are in
     ``infos["final_obs"]`` and ``infos["final_info"]`` (masked by ``infos["_final_obs"]``).
     Gymnasium batches infos into fixed-shape arrays, so ``executed_actions`` is padded to
-    ``(h, A)`` with NaN rows past ``inner_steps``.
+    ``(h * replans, A)`` with NaN rows past ``inner_steps``, and ``decoded_chunk`` with NaN rows
+    past the chunks that were decoded.
 
     Args:
         envs: the inner envs, env factories, or a ``gymnasium.vector.SyncVectorEnv``.
@@ -254,11 +259,9 @@ class LatentActionVectorEnv(VectorEnv):
     def step(self, actions: Any) -> tuple[Any, np.ndarray, np.ndarray, np.ndarray, dict[str, Any]]:
         out = self.batch.step(actions)
         infos: dict[str, Any] = {}
-        horizon = self.batch.core.action_horizon
+        horizon = self.batch.core.env_steps_per_action
         for i, info in enumerate(out.infos):
-            executed = info["executed_actions"]
-            padding = np.full((horizon - len(executed), executed.shape[1]), np.nan, dtype=executed.dtype)
-            info = {**info, "executed_actions": np.concatenate([executed, padding])}
+            info = {**info, **{key: _pad_rows(info[key], horizon) for key in ("executed_actions", "decoded_chunk")}}
             if out.final_observations[i] is not None:
                 infos = self._add_info(infos, {"final_obs": out.final_observations[i], "final_info": info}, i)
                 info = out.reset_infos[i]

@@ -50,15 +50,7 @@ def record_episode(
     import imageio.v2 as imageio
 
     recorder = FrameRecorder(inner_env)
-    env = LatentActionWrapper(
-        recorder,
-        core.policy,
-        noise=core.noise_space,
-        action_horizon=core.action_horizon,
-        obs_mode=core.observations.obs_mode,
-        reward=core.reward_mode,
-        gamma=core.gamma,
-    )
+    env = LatentActionWrapper(recorder, core.policy, **core.options)
     obs, _ = env.reset(seed=seed)
     total, success, done = 0.0, False, False
     while not done:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any, SupportsFloat
 
 import gymnasium as gym
-from latent_mdp.chunk import RewardMode, latent_discount, run_chunk
+from latent_mdp.chunk import RewardMode
 from latent_mdp.core import LatentCore
 from latent_mdp.noise_space import NoiseMode, NoiseSpace
 from latent_mdp.observations import ObsMode
@@ -31,8 +31,8 @@ class LatentActionWrapper(gym.Wrapper, gym.utils.RecordConstructorArgs):
     NaN/inf and wrong shapes always raise ``ValueError``. Executed actions are clipped to the
     inner env's ``Box`` action space.
 
-    One M^w step spans ``action_horizon`` env steps, so an agent on M^w should discount with
-    :meth:`latent_gamma` (``gamma ** action_horizon``).
+    One M^w step spans ``action_horizon * replans`` env steps, so an agent on M^w should discount
+    with :meth:`latent_gamma` (``gamma ** (action_horizon * replans)``).
 
     Args:
         env: the task env (its action is the policy's action, in env units).
@@ -44,6 +44,9 @@ class LatentActionWrapper(gym.Wrapper, gym.utils.RecordConstructorArgs):
         reward: ``"sum"`` or ``"discounted"``.
         gamma: the within-chunk discount for ``reward="discounted"``.
         strict: reject out-of-bound latent actions instead of clipping.
+        replans: chunks one latent action drives: the base re-plans every ``action_horizon``
+            steps from its new observation with the same noise, ``replans`` times (default 1).
+            ``executed_actions`` and ``decoded_chunk`` then hold up to ``replans * h`` rows.
 
     The constructor arguments are recorded in ``env.spec`` (as Gymnasium's own wrappers do), so
     ``env.spec.make()`` rebuilds the wrapper around the same policy object. When the wrapper is
@@ -66,6 +69,7 @@ class LatentActionWrapper(gym.Wrapper, gym.utils.RecordConstructorArgs):
         reward: RewardMode = "sum",
         gamma: float = 0.99,
         strict: bool = False,
+        replans: int = 1,
     ) -> None:
         options = {
             "noise": noise,
@@ -75,6 +79,7 @@ class LatentActionWrapper(gym.Wrapper, gym.utils.RecordConstructorArgs):
             "reward": reward,
             "gamma": gamma,
             "strict": strict,
+            "replans": replans,
         }
         gym.utils.RecordConstructorArgs.__init__(self, policy=policy, **options)
         gym.Wrapper.__init__(self, env)
@@ -103,8 +108,8 @@ class LatentActionWrapper(gym.Wrapper, gym.utils.RecordConstructorArgs):
         return self.core.action_horizon
 
     def latent_gamma(self, gamma: float) -> float:
-        """The discount of M^w for an env-level ``gamma``: ``gamma ** action_horizon``."""
-        return latent_discount(gamma, self.action_horizon)
+        """The discount of M^w for an env-level ``gamma``: ``gamma ** (action_horizon * replans)``."""
+        return self.core.latent_gamma(gamma)
 
     def reset(self, *, seed: int | None = None, options: dict[str, Any] | None = None) -> tuple[Any, dict[str, Any]]:
         obs, info = self.env.reset(seed=seed, options=options)
@@ -116,8 +121,7 @@ class LatentActionWrapper(gym.Wrapper, gym.utils.RecordConstructorArgs):
         if self._ctx is None:
             raise RuntimeError("LatentActionWrapper.step called before reset")
         u = self.core.validate(action)
-        w, actions = self.core.decode(self._ctx, u[None])
-        result = run_chunk(self.env, actions[0], self.core.reward_mode, self.core.gamma)
+        w, (result,) = self.core.execute([self.env], self._ctx, u[None])
         info = self.core.step_info(result, u, w[0], self._env_obs)
         self._ctx, (latent_obs,) = self.core.encode([result.observation])
         self._env_obs = result.observation

@@ -11,7 +11,7 @@ from latent_mdp.nets import LayerNormReLU
 def test_yaml_loads_for_every_registered_id(env_id: str, algo: str) -> None:
     cfg = load_hyperparams(env_id, algo)
     assert cfg.n_envs >= 1 and cfg.eval_freq >= 1 and cfg.eval_episodes >= 1
-    kwargs = cfg.constructor_kwargs(action_horizon=8)
+    kwargs = cfg.constructor_kwargs(env_steps_per_action=8)
     assert kwargs["gamma"] == pytest.approx(cfg.env_gamma**8)
     cls = algorithm_class(algo)
     accepted = set(cls.__init__.__code__.co_varnames)
