@@ -22,6 +22,14 @@ env, not part of the action, and a critic conditioned on it is queried with "all
 exactly where episodes end mid-chunk (success), so it would never be trained where the bootstrap
 reads it. ``n`` is kept in ``n_steps`` for the record.
 
+**Noise/action bank** (``bank=NoiseBankSpec(...)``). The base policy is frozen, so what it does at a
+stored state never changes. Each row can then also hold what DSRL-NA's noise critic needs of its
+state ``s``, computed once instead of in every update: ``K`` Gaussian latent actions ``u`` ``(K, k)``,
+their decoded chunks ``pi_dp(s, w(u))`` ``(K, h, A)``, and the networks' input ``(O,)`` (the latent
+actor's observation of ``s``). Rows are banked lazily, in batches: :meth:`ChunkReplayBuffer.fill_bank`
+runs the given function on every row written since its last call (the agent calls it before it
+samples), so one encode and one decode cover many new rows at once.
+
 **Endings.** ``dones`` / ``timeouts`` hold ``terminated or truncated`` / ``truncated and not
 terminated`` (SB3's layout), so the sampled ``dones`` are ``terminated``: truncation bootstraps,
 termination does not. Online rows get ``truncated`` from SB3's ``TimeLimit.truncated`` info.
@@ -41,7 +49,41 @@ from agents.env_access import ChunkSpec
 from latent_mdp.observations import stack_observations
 from latent_mdp.policy import Observation
 
-__all__ = ["ChunkReplayBuffer", "ChunkReplayBufferSamples", "concat_observations", "pad_chunk", "stored_chunk"]
+__all__ = [
+    "BankRows",
+    "ChunkReplayBuffer",
+    "ChunkReplayBufferSamples",
+    "NoiseBankSpec",
+    "concat_observations",
+    "pad_chunk",
+    "stored_chunk",
+]
+
+
+class NoiseBankSpec(NamedTuple):
+    """The per-row layout of the noise/action bank.
+
+    Attributes:
+        n_noises: ``K``, Gaussian latent actions banked per state.
+        obs_dim: ``O``, the width of the networks' input.
+    """
+
+    n_noises: int
+    obs_dim: int
+
+
+class BankRows(NamedTuple):
+    """What the bank holds for ``M`` states (numpy, float32).
+
+    Attributes:
+        net_observations: ``(M, O)`` the networks' input of each state.
+        noises: ``(M, K, k)`` latent actions ``u``.
+        chunks: ``(M, K, h, A)`` ``pi_dp(s, w(u))`` in env units.
+    """
+
+    net_observations: np.ndarray
+    noises: np.ndarray
+    chunks: np.ndarray
 
 
 class ChunkReplayBufferSamples(NamedTuple):
@@ -54,6 +96,8 @@ class ChunkReplayBufferSamples(NamedTuple):
         chunks: ``(B, h, A)`` the chosen chunks in env units (see the module docstring).
         rewards: ``(B, 1)``.
         dones: ``(B, 1)``, ``terminated`` (truncation bootstraps).
+        bank: the bank rows of ``s`` as tensors (``(B, O)``, ``(B, K, k)``, ``(B, K, h, A)``),
+            or None for a buffer without a bank.
     """
 
     observations: Observation
@@ -62,6 +106,7 @@ class ChunkReplayBufferSamples(NamedTuple):
     chunks: torch.Tensor
     rewards: torch.Tensor
     dones: torch.Tensor
+    bank: BankRows | None = None
 
 
 def _map(fn: Callable[..., np.ndarray], *observations: Observation) -> Observation:
@@ -120,15 +165,20 @@ def stored_chunk(info: dict[str, Any], horizon: int) -> np.ndarray:
 
 
 def _check_fits_in_memory(
-    rows: int, observation_space: spaces.Space, action_space: spaces.Space, chunk: ChunkSpec, noise_shape: tuple[int, int]
+    rows: int,
+    observation_space: spaces.Space,
+    action_space: spaces.Space,
+    chunk: ChunkSpec,
+    noise_shape: tuple[int, int],
+    bank: NoiseBankSpec | None,
 ) -> None:
     """Raise ``MemoryError`` before allocating a buffer that could not be filled without running out of memory.
 
     A full buffer that does not fit would kill the run when it fills up, long after it started.
     """
-    per_row = 2 * _row_bytes(observation_space) + 4 * (
-        int(np.prod(action_space.shape)) + int(np.prod(noise_shape)) + chunk.horizon * chunk.action_dim + 5
-    )
+    k, chunk_size = int(np.prod(action_space.shape)), chunk.horizon * chunk.action_dim
+    banked = 0 if bank is None else bank.obs_dim + bank.n_noises * (k + chunk_size)
+    per_row = 2 * _row_bytes(observation_space) + 4 * (k + int(np.prod(noise_shape)) + chunk_size + 5 + banked)
     total, available = rows * per_row, psutil.virtual_memory().available
     if total > 0.9 * available:
         raise MemoryError(
@@ -158,6 +208,7 @@ class ChunkReplayBuffer(BaseBuffer):
         n_envs: env columns (one per env of a vector env).
         chunk: the executed-chunk spec ``(h, A)``.
         noise_shape: ``(H, D)``.
+        bank: the noise/action bank's layout, or None for no bank (see the module docstring).
     """
 
     observations: Observation
@@ -173,12 +224,14 @@ class ChunkReplayBuffer(BaseBuffer):
         *,
         chunk: ChunkSpec,
         noise_shape: tuple[int, int],
+        bank: NoiseBankSpec | None = None,
     ) -> None:
         super().__init__(buffer_size, observation_space, action_space, device, n_envs)
         self.buffer_size = max(buffer_size // n_envs, 1)
         self.chunk = chunk
+        self.bank_spec = bank
         rows = (self.buffer_size, self.n_envs)
-        _check_fits_in_memory(self.buffer_size * self.n_envs, observation_space, action_space, chunk, noise_shape)
+        _check_fits_in_memory(self.buffer_size * self.n_envs, observation_space, action_space, chunk, noise_shape, bank)
         self.observations = _allocate(observation_space, rows)
         self.next_observations = _allocate(observation_space, rows)
         self.actions = np.zeros((*rows, self.action_dim), dtype=np.float32)
@@ -188,6 +241,14 @@ class ChunkReplayBuffer(BaseBuffer):
         self.rewards = np.zeros(rows, dtype=np.float32)
         self.dones = np.zeros(rows, dtype=np.float32)
         self.timeouts = np.zeros(rows, dtype=np.float32)
+        self.bank: BankRows | None = None
+        if bank is not None:
+            self.bank = BankRows(
+                np.zeros((*rows, bank.obs_dim), dtype=np.float32),
+                np.zeros((*rows, bank.n_noises, self.action_dim), dtype=np.float32),
+                np.zeros((*rows, bank.n_noises, chunk.horizon, chunk.action_dim), dtype=np.float32),
+            )
+        self._unbanked: list[np.ndarray] = []
 
     def add(
         self,
@@ -269,11 +330,47 @@ class ChunkReplayBuffer(BaseBuffer):
             write(store, values)
         self.full = self.full or self.pos + len(positions) >= self.buffer_size
         self.pos = int((self.pos + len(positions)) % self.buffer_size)
+        if self.bank is not None:
+            self._unbanked.append(positions)
+
+    @property
+    def unbanked_rows(self) -> int:
+        """Rows written since the last :meth:`fill_bank` (0 for a buffer without a bank)."""
+        if not self._unbanked:
+            return 0
+        return len(np.unique(np.concatenate(self._unbanked))) * self.n_envs
+
+    def fill_bank(self, compute: Callable[[Observation], BankRows], chunk_rows: int = 1024) -> int:
+        """Bank every row written since the last call; returns how many rows were banked.
+
+        Args:
+            compute: maps ``M`` inner observations ``s`` ``(M, *obs)`` to their :class:`BankRows`.
+            chunk_rows: at most this many states per call of ``compute`` (bounds its memory).
+        """
+        if self.bank is None:
+            raise RuntimeError("this buffer has no bank: build it with bank=NoiseBankSpec(...)")
+        if not self._unbanked:
+            return 0
+        positions = np.unique(np.concatenate(self._unbanked))
+        per_call = max(1, chunk_rows // self.n_envs)
+        for start in range(0, len(positions), per_call):
+            rows = positions[start : start + per_call]
+            states = _map(lambda store: store[rows].reshape(-1, *store.shape[2:]), self.observations)
+            computed = compute(states)
+            for store, values in zip(self.bank, computed):
+                store[rows] = np.asarray(values, dtype=np.float32).reshape(len(rows), self.n_envs, *store.shape[2:])
+        self._unbanked = []
+        return len(positions) * self.n_envs
 
     def _get_samples(self, batch_inds: np.ndarray, env=None) -> ChunkReplayBufferSamples:  # type: ignore[override]
         env_indices = np.random.randint(0, high=self.n_envs, size=(len(batch_inds),))
         take = lambda store: store[batch_inds, env_indices]  # noqa: E731
         terminated = take(self.dones) * (1 - take(self.timeouts))
+        bank = None
+        if self.bank is not None:
+            if self._unbanked:
+                raise RuntimeError("rows were added since the bank was filled: call fill_bank before sampling")
+            bank = BankRows(*(self.to_torch(take(store)) for store in self.bank))
         return ChunkReplayBufferSamples(
             observations=_map(take, self.observations),
             next_observations=_map(take, self.next_observations),
@@ -281,4 +378,5 @@ class ChunkReplayBuffer(BaseBuffer):
             chunks=self.to_torch(take(self.chunks)),
             rewards=self.to_torch(take(self.rewards).reshape(-1, 1)),
             dones=self.to_torch(terminated.reshape(-1, 1)),
+            bank=bank,
         )

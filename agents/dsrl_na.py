@@ -20,9 +20,18 @@ The frozen base policy ``a = pi_dp(s, w)`` is the env's own (reached through the
 3. **Noise actor.** ``pi^w`` maximizes ``Q^w(s, u) - alpha * log pi^w(u | s)`` with SAC's automatic
    entropy tuning towards ``target_entropy`` (DSRL recipe: 0).
 
-**Base-policy cost of one update: one encode of 2B states and one decode of 2B*K noises.** ``s`` and
-``s'`` are encoded together; each next state's first noise is the actor's (for the TD target), all
-other noises are Gaussian (for distillation).
+**The noise/action bank** (``noise_bank=True``, the default). The base policy is frozen, so the
+distillation pairs ``(u, pi_dp(s, w(u)))`` of a stored state never change. Each state entering the
+buffer is encoded once and gets ``K`` Gaussian noises decoded once (:mod:`agents.buffer`, "Noise/action
+bank"), together with the networks' input. An update then re-runs the base policy only for the TD
+target, whose noise is the current actor's: **one encode of B next states and one decode of B
+noises**. The noise critic distils the ``B*K`` banked pairs of the batch's states.
+
+Without the bank (``noise_bank=False``) every update draws fresh Gaussian noises, at a cost of **one
+encode of 2B states and one decode of 2B*K noises**: ``s`` and ``s'`` are encoded together; each next
+state's first noise is the actor's (for the TD target), all other noises are Gaussian (for
+distillation). Fresh noises cover more of the noise space per state over a run; the bank trades
+that for an update that is several times cheaper (``benchmarks/dsrl_na_cost.py``).
 
 **Observations.** The replay buffer stores the inner env observations ``s``, ``s'`` (the base
 policy's inputs, see :mod:`agents.buffer`). The networks read the latent actor's observation,
@@ -59,10 +68,10 @@ from stable_baselines3.common.type_aliases import GymEnv, MaybeCallback, Schedul
 from stable_baselines3.common.utils import configure_logger, obs_as_tensor, polyak_update
 from stable_baselines3.common.vec_env import VecEnv
 
-from agents.buffer import ChunkReplayBuffer, ChunkReplayBufferSamples, concat_observations
+from agents.buffer import BankRows, ChunkReplayBuffer, ChunkReplayBufferSamples, NoiseBankSpec, concat_observations
 from agents.env_access import LatentEnv, latent_env_of
 from agents.offline import ChunkTransitions
-from agents.policies import DSRLNAPolicy
+from agents.policies import DSRLNAPolicy, VectorObservationExtractor
 from latent_mdp.noise_prior import noise_prior_log_prob
 from latent_mdp.observations import batch_size_of
 from latent_mdp.policy import Observation, PolicyContext, decode_checked, encode_checked
@@ -86,7 +95,10 @@ class DSRLNA(OffPolicyAlgorithm):
         gamma: discount per latent step (see the module docstring).
         gradient_steps: updates per rollout (UTD ratio ``gradient_steps / (train_freq * n_envs)``;
             recipe 20-30).
-        n_noise_samples: K, noises decoded per state for distillation.
+        n_noise_samples: K, noises decoded per state for distillation (banked once per state
+            with ``noise_bank``, drawn afresh in every update without it).
+        noise_bank: decode each stored state's K distillation noises once, when it enters the
+            buffer, instead of in every update (see the module docstring).
         n_noise_critic_steps: noise-critic steps per update (recipe: 10).
         critic_combine: ``"min"`` or ``"mean"`` over the action-critic ensemble.
         ent_coef: ``"auto"`` (learned, initial value 1), ``"auto_<init>"`` or a fixed float.
@@ -114,6 +126,7 @@ class DSRLNA(OffPolicyAlgorithm):
         train_freq: int | tuple[int, str] = 1,
         gradient_steps: int = 20,
         n_noise_samples: int = 4,
+        noise_bank: bool = True,
         n_noise_critic_steps: int = 10,
         critic_combine: Combine = "min",
         ent_coef: str | float = "auto",
@@ -155,6 +168,7 @@ class DSRLNA(OffPolicyAlgorithm):
         if n_noise_samples < 1 or n_noise_critic_steps < 0:
             raise ValueError("n_noise_samples must be >= 1 and n_noise_critic_steps >= 0")
         self.n_noise_samples = n_noise_samples
+        self.noise_bank = noise_bank
         self.n_noise_critic_steps = n_noise_critic_steps
         self.critic_combine: Combine = critic_combine
         self.ent_coef = ent_coef
@@ -189,6 +203,9 @@ class DSRLNA(OffPolicyAlgorithm):
         if self._latent is not None and self._latent.chunk != self.chunk_spec:
             raise ValueError(f"the env executes chunks {self._latent.chunk}; this model was built for {self.chunk_spec}")
         # Built here, not by SB3: its rows hold the inner observations, not the M^w ones.
+        bank = None
+        if self.noise_bank:
+            bank = NoiseBankSpec(self.n_noise_samples, VectorObservationExtractor(self.observation_space).features_dim)
         self.replay_buffer = ChunkReplayBuffer(
             self.buffer_size,
             self.env_observation_space,
@@ -197,6 +214,7 @@ class DSRLNA(OffPolicyAlgorithm):
             n_envs=self.n_envs,
             chunk=self.chunk_spec,
             noise_shape=self.noise_shape,
+            bank=bank,
         )
         super()._setup_model()
         self._noise_rng = np.random.default_rng(self.seed)
@@ -277,6 +295,8 @@ class DSRLNA(OffPolicyAlgorithm):
             terminated=transitions.terminated,
             truncated=np.zeros(m, dtype=bool),
         )
+        if self.noise_bank:
+            self.replay_buffer.fill_bank(self.bank_rows)  # type: ignore[union-attr]
         return m
 
     def pretrain_offline(self, n_updates: int, batch_size: int | None = None) -> DSRLNA:
@@ -297,6 +317,8 @@ class DSRLNA(OffPolicyAlgorithm):
             optimizers.append(self.ent_coef_optimizer)
         self._update_learning_rate(optimizers)
         logs: dict[str, list[float]] = defaultdict(list)
+        if self.noise_bank:
+            self.replay_buffer.fill_bank(self.bank_rows)  # type: ignore[union-attr]
         for step in range(gradient_steps):
             batch = self.replay_buffer.sample(batch_size)  # type: ignore[union-attr]
             for key, value in self._update(batch, batch_size).items():  # type: ignore[arg-type]
@@ -312,8 +334,27 @@ class DSRLNA(OffPolicyAlgorithm):
         """``(n_critics, B)`` -> ``(B,)`` by min or mean over the ensemble."""
         return q.min(dim=0).values if self.critic_combine == "min" else q.mean(dim=0)
 
+    def bank_rows(self, states: Observation) -> BankRows:
+        """The bank of ``M`` inner observations: their networks' input and ``K`` decoded Gaussian noises each.
+
+        Returns:
+            :class:`agents.buffer.BankRows`: ``(M, O)``, ``(M, K, k)``, ``(M, K, h, A)`` numpy arrays.
+        """
+        n_states, k_noises = batch_size_of(states), self.n_noise_samples
+        with torch.no_grad():
+            ctx, net_obs = self.encode_states(states)
+            u = self.latent.core.noise_space.sample_gaussian_action(self._noise_rng, n_states * k_noises)
+            chunks = self._decode(ctx, u)
+        return BankRows(
+            net_obs.cpu().numpy(),
+            u.reshape(n_states, k_noises, -1),
+            chunks.cpu().numpy().reshape(n_states, k_noises, *chunks.shape[1:]),
+        )
+
     def _update(self, batch: ChunkReplayBufferSamples, batch_size: int) -> dict[str, float]:
-        """One update: one encode of ``[s; s']``, one decode, then the three losses."""
+        """One update: the base-policy calls (banked or fresh), then the three losses."""
+        if batch.bank is not None:
+            return self._update_banked(batch, batch.bank, batch_size)
         ctx, net_obs = self.encode_states(concat_observations(batch.observations, batch.next_observations))
         obs, next_obs = net_obs[:batch_size], net_obs[batch_size:]
         with torch.no_grad():
@@ -322,6 +363,19 @@ class DSRLNA(OffPolicyAlgorithm):
         return {
             "critic_loss": self.chunk_critic_step(batch, obs, next_obs, chunks[batch_size:, 0]),
             "noise_critic_loss": self.noise_critic_steps(net_obs, u, chunks, batch_size),
+            **self.actor_step(obs),
+        }
+
+    def _update_banked(self, batch: ChunkReplayBufferSamples, bank: BankRows, batch_size: int) -> dict[str, float]:
+        """One update on banked states: one encode of ``s'`` and one decode of ``B`` noises, for the TD target."""
+        with torch.no_grad():
+            ctx, next_obs = self.encode_states(batch.next_observations)
+            next_chunks = self._decode(ctx, self.actor(next_obs).cpu().numpy())
+        obs = bank.net_observations
+        pair_obs = obs[:, None].expand(-1, bank.noises.shape[1], -1).flatten(0, 1)
+        return {
+            "critic_loss": self.chunk_critic_step(batch, obs, next_obs, next_chunks),
+            "noise_critic_loss": self.distill(pair_obs, bank.noises.flatten(0, 1), bank.chunks.flatten(0, 1), batch_size),
             **self.actor_step(obs),
         }
 
@@ -405,7 +459,15 @@ class DSRLNA(OffPolicyAlgorithm):
         gaussian = torch.ones(n_states, k_noises, dtype=torch.bool, device=self.device)
         gaussian[n_states // 2 :, 0] = False  # the actor's noise at s', used by the TD target
         pair_obs = obs[:, None].expand(-1, k_noises, -1)[gaussian]
-        pair_u, pair_chunks = u[gaussian], chunks[gaussian]
+        return self.distill(pair_obs, u[gaussian], chunks[gaussian], batch_size)
+
+    def distill(self, pair_obs: torch.Tensor, pair_u: torch.Tensor, pair_chunks: torch.Tensor, batch_size: int) -> float:
+        """``n_noise_critic_steps`` steps of ``Q^w(s, u)`` onto ``combine_e Q^A_e(s, chunk)``, minibatches of ``batch_size``.
+
+        Args:
+            pair_obs: ``(P, O)`` networks' inputs; ``pair_u`` ``(P, k)``; ``pair_chunks`` ``(P, h, A)``
+                ``= pi_dp(s, w(u))``.
+        """
         with torch.no_grad():
             targets = self._combine(self.chunk_critic(pair_obs, pair_chunks))
         losses = []

@@ -1,12 +1,20 @@
 """DSRL-NA update cost on the shipped PushT ids, on CPU: base-policy calls per update and updates/s.
 
-For each id, a DSRLNA model on one env is warmed up with Gaussian rollouts, then
-``--updates`` updates run on the filled buffer. The base policy's ``encode`` and ``decode`` are
-counted (calls and rows), and the updates are timed. The claim checked: one update costs one
-encode of ``2B`` states and one decode of ``2B*K`` noises, whatever the observation (state,
-pixels) and ``obs_mode``.
+For each id and each way of getting the noise critic's pairs, a DSRLNA model on one env (the
+shipped ``dsrl_na.yml`` settings: batch B, noises per state K, networks, ``obs_mode``) is warmed up
+with Gaussian rollouts, then ``--updates`` updates run on the filled buffer:
 
-Usage: ``python benchmarks/dsrl_na_cost.py [--ids DSRL-PushT-flow-v0 DSRL-PushT-pi0-v0] [--updates 20]``.
+* ``fresh`` (``noise_bank=False``): every update encodes ``2B`` states and decodes ``2B*K`` noises;
+* ``bank`` (``noise_bank=True``, the default): each stored state's K noises were decoded once, when
+  it entered the buffer, so an update encodes ``B`` next states and decodes ``B`` noises (the TD
+  target's, the current actor's).
+
+The base policy's ``encode`` and ``decode`` are counted (calls and rows) and the updates timed, in
+one run, so ``bank_speedup`` (bank updates/s over fresh updates/s) is a ratio on one machine state.
+The bank's one-time cost per stored row is reported too (``bank_seconds_per_row``).
+
+Usage: ``python benchmarks/dsrl_na_cost.py [--ids DSRL-PushT-flow-v0 DSRL-PushT-pi0-v0] [--updates 20]
+[--batch-size B] [--n-noise-samples K] [--out FILE]``.
 Writes ``benchmarks/results/dsrl_na_cost.json``.
 """
 
@@ -26,13 +34,14 @@ import torch  # noqa: E402
 
 from agents import DSRLNA  # noqa: E402
 from latent_mdp.envs.registry import make_vec  # noqa: E402
+from latent_mdp.hyperparams import load_hyperparams  # noqa: E402
 from latent_mdp.observations import batch_size_of  # noqa: E402
 from latent_mdp.policy import NoisePolicy  # noqa: E402
 
-SETTINGS = {  # batch B and noises per state K: recipe-sized on flow, the shipped CPU default on pi0
-    "DSRL-PushT-flow-v0": {"batch_size": 256, "n_noise_samples": 4, "obs_mode": "env"},
-    "DSRL-PushT-pi0-v0": {"batch_size": 64, "n_noise_samples": 2, "obs_mode": "policy"},
-}
+IDS = ("DSRL-PushT-flow-v0", "DSRL-PushT-pi0-v0")
+MODES = {"fresh": False, "bank": True}
+"""The two ways of getting distillation pairs, by their ``noise_bank`` value."""
+SETTING_KEYS = ("batch_size", "n_noise_samples", "n_noise_critic_steps", "policy_kwargs", "critic_combine")
 
 
 class CallCounter:
@@ -60,52 +69,75 @@ class CallCounter:
         self.rows = dict.fromkeys(self.rows, 0)
 
 
-def measure(env_id: str, updates: int, warmup: int) -> dict[str, Any]:
-    settings = dict(SETTINGS[env_id])
-    obs_mode = settings.pop("obs_mode")
-    env = make_vec(env_id, 1, obs_mode=obs_mode)
+def measure(env_id: str, noise_bank: bool, updates: int, warmup: int, overrides: dict[str, int]) -> dict[str, Any]:
+    """One model on ``env_id`` with the shipped settings (``overrides`` replace some): calls per update and updates/s."""
+    cfg = load_hyperparams(env_id, "dsrl-na")
+    settings = {key: cfg.algo_kwargs[key] for key in SETTING_KEYS if key in cfg.algo_kwargs} | overrides
+    env = make_vec(env_id, 1, **cfg.env_kwargs)
     counter = CallCounter(env.policy)
-    model = DSRLNA("MlpPolicy", env, learning_starts=warmup, buffer_size=10 * warmup, gradient_steps=1, seed=0, **settings)
+    model = DSRLNA(
+        "MlpPolicy", env, learning_starts=warmup, buffer_size=10 * warmup, gradient_steps=1, seed=0,
+        noise_bank=noise_bank, **settings,
+    )  # fmt: skip
     model.learn(warmup)  # Gaussian warm-up only: fills the buffer
-    model.train(gradient_steps=1, batch_size=model.batch_size)  # first-call allocations
+    bank_start = time.perf_counter()
+    model.train(gradient_steps=1, batch_size=model.batch_size)  # banks the warm-up rows; first-call allocations
+    first_update = time.perf_counter() - bank_start
     counter.reset()
     start = time.perf_counter()
     model.train(gradient_steps=updates, batch_size=model.batch_size)
     seconds = time.perf_counter() - start
     env.close()
     b, k = model.batch_size, model.n_noise_samples
+    per_update = seconds / updates
     row = {
-        "obs_mode": obs_mode,
-        "batch_size": b,
-        "n_noise_samples": k,
-        "net_arch": [256, 256, 256],
-        "n_noise_critic_steps": model.n_noise_critic_steps,
+        "obs_mode": cfg.env_kwargs.get("obs_mode"),
+        **settings,
         "encodes_per_update": counter.calls["encode"] / updates,
         "encoded_states_per_update": counter.rows["encode"] / updates,
         "decodes_per_update": counter.calls["decode"] / updates,
         "decoded_noises_per_update": counter.rows["decode"] / updates,
-        "expected": {"encoded_states": 2 * b, "decoded_noises": 2 * b * k},
+        "expected": {"encoded_states": b if noise_bank else 2 * b, "decoded_noises": b if noise_bank else 2 * b * k},
         "updates_per_second": updates / seconds,
     }
+    if noise_bank:
+        row["bank_seconds_per_row"] = max(0.0, first_update - per_update) / warmup
     print(
-        f"{env_id}: {row['encodes_per_update']:.0f} encode of {row['encoded_states_per_update']:.0f} states, "
-        f"{row['decodes_per_update']:.0f} decode of {row['decoded_noises_per_update']:.0f} noises per update "
-        f"(2B = {2 * b}, 2BK = {2 * b * k}); {row['updates_per_second']:.2f} updates/s"
+        f"{env_id} [{'bank' if noise_bank else 'fresh'}]: {row['encodes_per_update']:.0f} encode of "
+        f"{row['encoded_states_per_update']:.0f} states, {row['decodes_per_update']:.0f} decode of "
+        f"{row['decoded_noises_per_update']:.0f} noises per update (B = {b}, K = {k}); "
+        f"{row['updates_per_second']:.2f} updates/s"
     )
     return row
 
 
+def measure_id(env_id: str, updates: int, warmup: int, overrides: dict[str, int]) -> dict[str, Any]:
+    """Both modes on ``env_id``, and the bank's speedup."""
+    rows = {mode: measure(env_id, noise_bank, updates, warmup, overrides) for mode, noise_bank in MODES.items()}
+    speedup = rows["bank"]["updates_per_second"] / rows["fresh"]["updates_per_second"]
+    print(f"{env_id}: bank_speedup {speedup:.1f}x")
+    return {**rows, "bank_speedup": speedup}
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--ids", nargs="+", default=list(SETTINGS), choices=list(SETTINGS))
+    parser.add_argument("--ids", nargs="+", default=list(IDS), choices=list(IDS))
     parser.add_argument("--updates", type=int, default=20)
     parser.add_argument("--warmup", type=int, default=300, help="Gaussian latent steps filling the buffer")
+    parser.add_argument("--batch-size", type=int, default=None, help="B instead of the shipped one")
+    parser.add_argument("--n-noise-samples", type=int, default=None, help="K instead of the shipped one")
     parser.add_argument("--out", type=Path, default=Path(__file__).parent / "results" / "dsrl_na_cost.json")
     args = parser.parse_args()
     torch.set_num_threads(1)
+    overrides = {
+        key: value
+        for key, value in (("batch_size", args.batch_size), ("n_noise_samples", args.n_noise_samples))
+        if value is not None
+    }
     report = {
         "machine": {"platform": platform.platform(), "cpus": os.cpu_count(), "torch_threads": 1, "torch": torch.__version__},
-        "results": {env_id: measure(env_id, args.updates, args.warmup) for env_id in args.ids},
+        "date": time.strftime("%Y-%m-%d"),
+        "results": {env_id: measure_id(env_id, args.updates, args.warmup, overrides) for env_id in args.ids},
     }
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(report, indent=2) + "\n")

@@ -147,7 +147,7 @@ def test_action_critic_converges_to_the_true_q_of_a_fixed_policy() -> None:
 
 
 def test_distillation_recovers_the_action_critic_through_a_linear_base_policy() -> None:
-    model = peak_model(RecordingPolicy(2, 1), learning_starts=300)
+    model = peak_model(RecordingPolicy(2, 1), learning_starts=300, noise_bank=False)
     model.learn(300)  # Gaussian warm-up only: the buffer holds states; Q^A stays at its (random) init
     for _ in range(150):
         batch = model.replay_buffer.sample(64)
@@ -242,15 +242,50 @@ def test_noises_never_leave_the_bound_even_when_the_reward_pushes_past_it() -> N
     assert np.abs(model.replay_buffer.noises[: model.replay_buffer.size()]).max() <= bound + 1e-6
 
 
-def test_one_update_costs_one_encode_and_one_decode_of_2bk_noises() -> None:
+def test_one_fresh_update_costs_one_encode_and_one_decode_of_2bk_noises() -> None:
     policy = RecordingPolicy(2, 1)
-    model = peak_model(policy, learning_starts=100, n_noise_samples=3)
+    model = peak_model(policy, learning_starts=100, n_noise_samples=3, noise_bank=False)
     model.learn(100)
     encodes, decodes = policy.encode_calls, policy.decode_calls
     policy.noise_shapes.clear()
     model.train(gradient_steps=4, batch_size=32)
     assert (policy.encode_calls - encodes, policy.decode_calls - decodes) == (4, 4)
     assert policy.noise_shapes == [(2 * 32 * 3, 2, 1)] * 4
+
+
+def test_a_banked_update_decodes_only_the_td_targets_noise() -> None:
+    policy = RecordingPolicy(2, 1)
+    model = peak_model(policy, learning_starts=100, n_noise_samples=3)
+    model.learn(100)
+    policy.noise_shapes.clear()
+    model.train(gradient_steps=1, batch_size=32)  # banks the 100 warm-up rows first: one decode of 100 * K
+    assert policy.noise_shapes[0] == (100 * 3, 2, 1)
+    encodes, decodes = policy.encode_calls, policy.decode_calls
+    policy.noise_shapes.clear()
+    model.train(gradient_steps=4, batch_size=32)
+    assert (policy.encode_calls - encodes, policy.decode_calls - decodes) == (4, 4)
+    assert policy.noise_shapes == [(32, 2, 1)] * 4
+
+
+def test_bank_holds_what_fresh_decodes_give() -> None:
+    model = peak_model(RecordingPolicy(2, 1, nonlinear=True), learning_starts=60, n_noise_samples=3)
+    model.learn(120)  # 60 warm-up rows, then rows added between updates: all banked by train()
+    buffer = model.replay_buffer
+    assert buffer.unbanked_rows == 0
+    size = buffer.size()
+    states = buffer.observations[:size, 0]
+    u = buffer.bank.noises[:size, 0]
+    assert len(np.unique(u.reshape(size, -1), axis=0)) == size  # a different draw per state
+    fresh = model.decode_chunks(states, u.reshape(size * 3, -1)).numpy().reshape(size, 3, 2, 1)
+    np.testing.assert_allclose(buffer.bank.chunks[:size, 0], fresh, atol=1e-6)
+    _, net_obs = model.encode_states(states)
+    np.testing.assert_allclose(buffer.bank.net_observations[:size, 0], net_obs.numpy(), atol=1e-6)
+    buffer.add_transitions(
+        observations=states[:2], next_observations=states[:2], actions=u[:2, 0], noises=buffer.noises[:2, 0],
+        chunks=buffer.chunks[:2, 0], n_steps=np.ones(2), rewards=np.zeros(2), terminated=np.zeros(2), truncated=np.zeros(2),
+    )  # fmt: skip
+    with pytest.raises(RuntimeError, match="fill_bank"):
+        buffer.sample(8)  # a row without its bank never reaches an update
 
 
 @pytest.mark.parametrize("timeout", [False, True])
@@ -268,6 +303,7 @@ def test_buffer_keeps_whole_chunks_and_bootstraps_truncation_only(timeout: bool)
     ended = n_steps == 1
     np.testing.assert_array_equal(buffer.dones[:size, 0], ended)
     np.testing.assert_array_equal(buffer.timeouts[:size, 0], ended & timeout)
+    buffer.fill_bank(model.bank_rows)
     sample = buffer.sample(256)
     if timeout:
         assert sample.dones.sum() == 0  # truncation bootstraps
