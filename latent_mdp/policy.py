@@ -103,6 +103,14 @@ class NoisePolicy(abc.ABC):
         """A fixed-size description of each observation for the latent actor: ``(B, F)``."""
         raise NotImplementedError(f"{self.name} provides no features (feature_dim = 0)")
 
+    def invert(self, ctx: PolicyContext, actions: torch.Tensor) -> torch.Tensor:
+        """Optional: the noise ``(B, H, D)`` that :meth:`decode` maps to the chunks ``actions`` ``(B, H, A)``.
+
+        Policies that can run their sampler backward implement it (:class:`FlowMLPPolicy` does);
+        it turns demonstrations into latent actions (:mod:`latent_mdp.demo_noise`).
+        """
+        raise NotImplementedError(f"{self.name} cannot invert its sampler: demonstrations cannot become its noises")
+
     def sample_noise(self, n: int, generator: torch.Generator | None = None) -> torch.Tensor:
         """Draw ``n`` standard-normal noises ``(n, H, D)`` on :attr:`device`."""
         return torch.randn(

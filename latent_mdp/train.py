@@ -12,7 +12,7 @@ import json
 import time
 from dataclasses import asdict
 from pathlib import Path
-from typing import Any
+from typing import Any, Sequence
 
 import gymnasium as gym
 from stable_baselines3.common.base_class import BaseAlgorithm
@@ -20,7 +20,7 @@ from tqdm.auto import tqdm
 
 from latent_mdp.callbacks import Checkpointer, LiveProgress, PeriodicEval, read_checkpoint_state
 from latent_mdp.envs.registry import make_inner, make_vec
-from latent_mdp.evaluation import base_actor, evaluate, model_actor
+from latent_mdp.evaluation import base_actor, evaluate, model_actor, paired_difference
 from latent_mdp.hyperparams import TrainConfig, algorithm_class, load_hyperparams
 from latent_mdp.vector import LatentActionVecEnv
 from latent_mdp.video import record_episode
@@ -29,38 +29,68 @@ from latent_mdp.warmup import warmup_replay_buffer
 __all__ = ["compare_with_base", "train"]
 
 EVAL_SEED = 10_000
+DEMO_SEED = 200_000
+"""Expert demonstrations start from seeds of their own, apart from the evaluation's."""
 
 
 COMPARED = {
     "base": "base policy, w ~ N(0, I)",
-    "trained": "trained actor (mean)",
-    "trained_stochastic": "trained actor (sampled)",
+    "trained_stochastic": "trained actor, sampled noise",
+    "trained": "trained actor's mean (not the product)",
 }
+"""What the final comparison can evaluate. The actor is evaluated as the DSRL paper does, with its
+noise sampled; its mean alone is one fixed noise per state, which these bases handle badly."""
 
 
-def compare_with_base(model: BaseAlgorithm, env: LatentActionVecEnv, episodes: int, seed: int = EVAL_SEED) -> dict[str, Any]:
-    """Evaluate the base policy (``w ~ N(0, I)``) and the trained actor (mean and sampled) on the same seeds."""
+def compare_with_base(
+    model: BaseAlgorithm,
+    env: LatentActionVecEnv,
+    episodes: int,
+    seed: int = EVAL_SEED,
+    parts: Sequence[str] = tuple(COMPARED),
+) -> dict[str, Any]:
+    """Evaluate the base policy (``w ~ N(0, I)``) and the trained actor on the same episodes.
+
+    Returns:
+        One summary per evaluated part (``parts``, keys of :data:`COMPARED`), and ``lift``: each
+        trained part's paired success difference from the base, with its 95% interval.
+    """
+    unknown = set(parts) - set(COMPARED)
+    if unknown or "base" not in parts:
+        raise ValueError(f"parts must include 'base' and be among {list(COMPARED)}; got {list(parts)}")
     actors = {
         "base": base_actor(env.noise_space, env.num_envs, seed),
         "trained": model_actor(model),
         "trained_stochastic": model_actor(model, deterministic=False),
     }
-    return {name: evaluate(env, actor, episodes, seed=seed, progress=True).as_dict() for name, actor in actors.items()}
+    results = {name: evaluate(env, actors[name], episodes, seed=seed, progress=True) for name in parts}
+    lift = {name: paired_difference(results[name], results["base"]).as_dict() for name in parts if name != "base"}
+    return {**{name: result.as_dict() for name, result in results.items()}, "lift": lift}
 
 
 def format_comparison(comparison: dict[str, Any]) -> str:
-    """A small table: the base policy against the trained actor."""
-    lines = [f"{'':26s} {'success':>8s} {'max coverage':>13s} {'return':>8s}"]
+    """A small table: the base policy against the trained actor, with 95% intervals."""
+    lines = [f"{'':40s} {'success (95% CI)':>22s} {'max coverage':>13s} {'return':>8s}"]
     for name, label in COMPARED.items():
+        if name not in comparison:
+            continue
         row = comparison[name]
-        lines.append(f"{label:26s} {row['success_rate']:8.1%} {row['mean_max_coverage']:13.3f} {row['mean_return']:8.2f}")
-    lines.append(f"({comparison['trained']['episodes']} episodes each, same seeds)")
+        low, high = row["success_interval_95"]
+        success = f"{row['success_rate']:.1%} ({low:.1%}-{high:.1%})"
+        lines.append(f"{label:40s} {success:>22s} {row['mean_max_coverage']:13.3f} {row['mean_return']:8.2f}")
+    for name, diff in comparison["lift"].items():
+        verdict = "excludes 0" if diff["excludes_zero"] else "includes 0"
+        lines.append(
+            f"{COMPARED[name]} - base: {diff['difference']:+.1%} "
+            f"(paired 95% CI {diff['low']:+.1%} to {diff['high']:+.1%}; {verdict})"
+        )
+    lines.append(f"({comparison['base']['episodes']} episodes each, the same start states; the actor's noise is sampled, as in the DSRL paper)")
     return "\n".join(lines)
 
 
 def _build_model(cfg: TrainConfig, env: LatentActionVecEnv, seed: int, run_dir: Path) -> BaseAlgorithm:
     cls = algorithm_class(cfg.algo)
-    kwargs = cfg.constructor_kwargs(env.batch.core.action_horizon)
+    kwargs = cfg.constructor_kwargs(env.batch.core.env_steps_per_action)
     policy = kwargs.pop("policy", "MlpPolicy")
     dict_obs = isinstance(env.observation_space, gym.spaces.Dict)
     if policy == "MlpPolicy" and dict_obs:
@@ -71,7 +101,32 @@ def _build_model(cfg: TrainConfig, env: LatentActionVecEnv, seed: int, run_dir: 
         from latent_mdp.noise_prior import MultiInputNoisePriorPolicy, NoisePriorPolicy
 
         policy = MultiInputNoisePriorPolicy if dict_obs else NoisePriorPolicy
+    if cfg.demos is not None:
+        if cfg.algo == "dsrl-na":
+            raise ValueError("demos: DSRL-NA takes demonstrations as real-action transitions (DSRLNA.add_offline)")
+        from latent_mdp.demo_noise import DemoReplayBuffer
+
+        kwargs["replay_buffer_class"] = DemoReplayBuffer
+        kwargs["replay_buffer_kwargs"] = {"demo_fraction": float(cfg.demos.get("fraction", 0.5))}
     return cls(policy, env, seed=seed, tensorboard_log=str(run_dir / "tb"), verbose=0, **kwargs)
+
+
+def _add_demos(model: BaseAlgorithm, env_id: str, cfg: TrainConfig, env: LatentActionVecEnv, seed: int) -> None:
+    """Record the configured expert episodes, invert them into latent transitions, and store them."""
+    from latent_mdp.demo_noise import LatentTransitions, invert_episode
+    from latent_mdp.envs.registry import expert_episodes
+
+    assert cfg.demos is not None
+    n = int(cfg.demos["episodes"])
+    episodes = expert_episodes(env_id, n, cfg.env_kwargs.get("task_reward", "coverage"), seed=DEMO_SEED + 1000 * seed)
+    core = env.batch.core
+    parts = [invert_episode(core, e.observations, e.actions, e.rewards, terminated=e.terminated) for e in episodes]
+    transitions = LatentTransitions.concatenate(parts)
+    model.replay_buffer.add_demos(transitions)  # type: ignore[union-attr]
+    tqdm.write(
+        f"demos: {n} expert episodes ({sum(e.terminated for e in episodes)} successful) -> {len(transitions)} "
+        f"latent transitions; inverted noise decodes within {transitions.decode_error.mean():.1f} env units (mean)"
+    )
 
 
 def train(
@@ -86,6 +141,7 @@ def train(
     resume: bool = False,
     videos: bool = True,
     final_episodes: int = 100,
+    compared: Sequence[str] = tuple(COMPARED),
     progress: bool = True,
 ) -> dict[str, Any]:
     """Train ``algo`` on ``env_id`` for ``steps`` latent steps (all envs together); return the summary.
@@ -98,6 +154,7 @@ def train(
         run_dir: where everything goes (default ``runs/<env_id>_<algo>_s<seed>``).
         resume: continue from ``run_dir``'s checkpoint (error if there is none).
         final_episodes: episodes of the final base-versus-trained comparison.
+        compared: what that comparison evaluates (keys of :data:`COMPARED`, ``"base"`` included).
     """
     cfg = load_hyperparams(env_id, algo, config)
     if n_envs is not None:
@@ -123,6 +180,8 @@ def train(
         tqdm.write(f"resuming {run_dir} at {model.num_timesteps} latent steps")
     else:
         model = _build_model(cfg, env, seed, run_dir)
+        if cfg.demos is not None:
+            _add_demos(model, env_id, cfg, env, seed)
         env_steps = 0  # the warm-up's env steps count in the budget's env steps
         if cfg.warmup_steps:
             env_steps = warmup_replay_buffer(model, cfg.warmup_steps, seed=seed, progress=progress).env_steps
@@ -150,7 +209,7 @@ def train(
     checkpointer.save()
     model.save(run_dir / "final_model.zip")
     train_seconds = time.perf_counter() - start
-    comparison = compare_with_base(model, eval_env, final_episodes)
+    comparison = compare_with_base(model, eval_env, final_episodes, parts=compared)
     summary = {
         "env_id": env_id,
         "algo": algo,

@@ -38,10 +38,12 @@ __all__ = [
     "GOAL_POSE",
     "T_OUTLINE",
     "ExpertConfig",
+    "ExpertEpisode",
     "PushTExpert",
     "EpisodeResult",
     "run_episode",
     "evaluate_expert",
+    "record_expert_episode",
 ]
 
 AGENT_RADIUS = 15.0
@@ -297,6 +299,34 @@ def run_episode(env: gym.Env, expert: PushTExpert, seed: int) -> EpisodeResult:
         if terminated or truncated:
             break
     return EpisodeResult(success, max_coverage, steps, time.perf_counter() - start)
+
+
+@dataclass
+class ExpertEpisode:
+    """One recorded expert episode: ``T + 1`` observations, ``(T, A)`` actions, ``(T,)`` rewards."""
+
+    observations: list[np.ndarray]
+    actions: np.ndarray
+    rewards: np.ndarray
+    terminated: bool
+
+
+def record_expert_episode(env: gym.Env, expert: PushTExpert, seed: int) -> ExpertEpisode:
+    """Roll the expert out once on a PushT env with ``state`` observations, recording everything.
+
+    ``env`` may wrap PushT (e.g. with another reward); its rewards are the ones recorded.
+    """
+    obs, _ = env.reset(seed=seed)
+    expert.reset()
+    observations, actions, rewards = [obs], [], []
+    while True:
+        action = expert.act(obs)
+        obs, reward, terminated, truncated, _ = env.step(action)
+        observations.append(obs)
+        actions.append(action)
+        rewards.append(float(reward))
+        if terminated or truncated:
+            return ExpertEpisode(observations, np.asarray(actions, dtype=np.float32), np.asarray(rewards), bool(terminated))
 
 
 def evaluate_expert(seeds: range | list[int], config: ExpertConfig | None = None) -> list[EpisodeResult]:

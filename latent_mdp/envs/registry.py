@@ -12,7 +12,7 @@ import gymnasium as gym
 
 from latent_mdp.vector import LatentActionVecEnv
 
-__all__ = ["ENV_IDS", "make_inner", "make_vec", "register_envs"]
+__all__ = ["ENV_IDS", "expert_episodes", "make_inner", "make_vec", "register_envs"]
 
 PUSHT_KINDS = ("flow", "pi0", "pi05", "smolvla", "diffusion")
 ENV_IDS: dict[str, str] = {f"DSRL-PushT-{kind}-v0": kind for kind in PUSHT_KINDS}
@@ -56,3 +56,23 @@ def make_inner(env_id: str, render_mode: str | None = None, task_reward: str = "
     from latent_mdp.envs.pusht import make_inner_pusht
 
     return make_inner_pusht(_kind(env_id), render_mode, task_reward)  # type: ignore[arg-type]
+
+
+def expert_episodes(env_id: str, n: int, task_reward: str = "coverage", seed: int = 0) -> list:
+    """``n`` scripted-expert episodes on the inner env of ``env_id`` (its rewards under ``task_reward``).
+
+    Returns :class:`latent_mdp.envs.pusht_expert.ExpertEpisode` records. The expert reads PushT's
+    ``state`` observation, the one the flow base policy reads, so only that id has demonstrations.
+    """
+    if _kind(env_id) != "flow":
+        raise ValueError(
+            f"scripted demonstrations exist for DSRL-PushT-flow-v0 only (the expert reads the state "
+            f"observation its base policy reads); {env_id} reads another observation"
+        )
+    from latent_mdp.envs.pusht_expert import PushTExpert, record_expert_episode
+
+    env, expert = make_inner(env_id, None, task_reward), PushTExpert()
+    try:
+        return [record_expert_episode(env, expert, seed + i) for i in range(n)]
+    finally:
+        env.close()

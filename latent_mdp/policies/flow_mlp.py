@@ -195,6 +195,36 @@ class FlowMLPPolicy(NoisePolicy):
         """The observation embedding ``(B, hidden_dim)``."""
         return ctx["embedding"]
 
+    def invert(self, ctx: TensorContext, actions: torch.Tensor | np.ndarray, iterations: int = 8) -> torch.Tensor:  # type: ignore[override]
+        """The noise that :meth:`decode` maps to ``actions``: the Euler sampler run backward.
+
+        Each Euler step ``x' = x - v(x, t) / S`` is undone by solving ``x = x' + v(x, t) / S`` for
+        ``x`` with ``iterations`` fixed-point steps (the velocity field changes little over one step,
+        so a few suffice). This inverts the discrete sampler itself, not the continuous ODE, so
+        decoding the result reproduces ``actions`` up to the fixed point's residual.
+
+        Args:
+            ctx: the context of ``B`` observations (:meth:`encode`).
+            actions: ``(B, H, A)`` env-unit action chunks, e.g. an expert's.
+            iterations: fixed-point steps per Euler step.
+
+        Returns:
+            The noise ``(B, H, A)`` (``D = A``); it is not clipped to any bound.
+        """
+        x = self.normalize_actions(actions, ctx["offset"])
+        if x.shape != (ctx.batch_size, self.chunk_size, self.action_dim):
+            raise ValueError(
+                f"actions must have shape (B, H, A) = ({ctx.batch_size}, {self.chunk_size}, {self.action_dim}); got {tuple(x.shape)}"
+            )
+        embedding, steps = ctx["embedding"], self.config.num_steps
+        with torch.no_grad():
+            for i in reversed(range(steps)):
+                t = torch.full((x.shape[0],), 1.0 - i / steps)
+                after = x
+                for _ in range(iterations):
+                    x = after + self.net(x, t, embedding) / steps
+        return x
+
     # --- training ------------------------------------------------------------------------------
     def flow_matching_loss(
         self, obs: torch.Tensor, actions: torch.Tensor, generator: torch.Generator | None = None

@@ -1,0 +1,98 @@
+"""Demonstrations as M^w transitions: the flow sampler inverted, episodes cut into latent steps, symmetric sampling."""
+
+import numpy as np
+import pytest
+import torch
+from stable_baselines3 import SAC
+
+from latent_mdp import LatentActionVecEnv, LatentActionWrapper
+from latent_mdp.demo_noise import DemoReplayBuffer, LatentTransitions, invert_episode
+from latent_mdp.envs.pusht import load_base_policy, make_inner_pusht
+from latent_mdp.envs.pusht_expert import PushTExpert, record_expert_episode
+from latent_mdp.envs.registry import expert_episodes
+from tests.toy import AnalyticPolicy, LineEnv
+
+
+@pytest.fixture(scope="module")
+def flow():
+    return load_base_policy("flow")
+
+
+@pytest.fixture(scope="module")
+def expert_episode():
+    return record_expert_episode(make_inner_pusht("flow", task_reward="absorbing"), PushTExpert(), seed=7)
+
+
+def test_inverting_the_shipped_flow_sampler_round_trips_expert_chunks(flow, expert_episode) -> None:
+    observations, actions = np.stack(expert_episode.observations[:-1]), expert_episode.actions
+    starts = np.arange(0, len(actions) - flow.chunk_size, 4)
+    chunks = np.stack([actions[t : t + flow.chunk_size] for t in starts])
+    ctx = flow.encode(observations[starts])
+    back = flow.decode(ctx, flow.invert(ctx, chunks)).detach().numpy()
+    assert np.linalg.norm(back - chunks, axis=-1).max() < 0.05  # px: the discrete sampler, exactly undone
+    naive = flow.decode(ctx, flow.invert(ctx, chunks, iterations=1)).detach().numpy()
+    assert np.linalg.norm(naive - chunks, axis=-1).mean() > 1.0  # one fixed-point step is the plain backward Euler
+    random = flow.decode(ctx, torch.randn(len(starts), flow.chunk_size, 2)).detach().numpy()
+    assert np.linalg.norm(random - chunks, axis=-1).mean() > 10.0
+
+
+@pytest.mark.parametrize("obs_mode", ["env", "policy"])
+def test_an_expert_episode_becomes_one_transition_per_latent_step(flow, expert_episode, obs_mode: str) -> None:
+    env = LatentActionWrapper(make_inner_pusht("flow", task_reward="absorbing"), flow, noise="full", noise_bound=1.5, action_horizon=4, obs_mode=obs_mode)
+    ep = expert_episode
+    tr = invert_episode(env.core, ep.observations, ep.actions, ep.rewards, terminated=ep.terminated)
+    n = len(ep.actions)
+    assert len(tr) == -(-n // 4)
+    assert tr.observations.shape == (len(tr), *env.observation_space.shape)
+    assert tr.rewards.sum() == pytest.approx(ep.rewards.sum(), rel=1e-5)  # every reward lands in one chunk
+    assert ep.terminated and tr.terminated[-1] and not tr.terminated[:-1].any() and not tr.truncated.any()
+    np.testing.assert_allclose(tr.next_observations[:-1], tr.observations[1:], rtol=1e-5)
+    assert np.abs(tr.actions).max() <= 1.0
+    assert 0 < np.median(tr.decode_error) < 20  # px, after clipping the noise at b_w = 1.5
+    wide = LatentActionWrapper(make_inner_pusht("flow"), flow, noise="full", noise_bound=8.0, action_horizon=4)
+    unclipped = invert_episode(wide.core, ep.observations, ep.actions, ep.rewards, terminated=True)
+    assert unclipped.decode_error.max() < 0.05  # no clipping: the demo's chunks exactly
+
+
+def test_inversion_needs_an_invertible_policy_and_one_plan_per_noise() -> None:
+    obs = [np.zeros(3, dtype=np.float32)] * 3
+    actions, rewards = np.zeros((2, 2), dtype=np.float32), np.zeros(2)
+    env = LatentActionWrapper(LineEnv(), AnalyticPolicy(4, 2), noise="full")
+    with pytest.raises(NotImplementedError, match="cannot invert"):
+        invert_episode(env.core, obs, actions, rewards, terminated=False)
+    held = LatentActionWrapper(LineEnv(), AnalyticPolicy(4, 2), noise="full", action_horizon=2, replans=2)
+    with pytest.raises(ValueError, match="replans"):
+        invert_episode(held.core, obs, actions, rewards, terminated=False)
+    with pytest.raises(ValueError, match="T \\+ 1 observations"):
+        invert_episode(env.core, obs[:2], actions, rewards, terminated=False)
+
+
+def _marked(n: int, obs_dim: int, k: int) -> LatentTransitions:
+    """``n`` transitions with reward -7, which no online row of the test has."""
+    zeros = lambda *shape: np.zeros(shape, dtype=np.float32)  # noqa: E731
+    return LatentTransitions(zeros(n, obs_dim), zeros(n, k), np.full(n, -7.0, np.float32), zeros(n, obs_dim),
+                             np.zeros(n, bool), np.zeros(n, bool), zeros(n))  # fmt: skip
+
+
+def test_demos_fill_their_share_of_every_batch_and_survive_online_data() -> None:
+    env = LatentActionVecEnv([LineEnv] * 2, AnalyticPolicy(4, 2), noise="full")
+    model = SAC("MlpPolicy", env, replay_buffer_class=DemoReplayBuffer, replay_buffer_kwargs={"demo_fraction": 0.25},
+                buffer_size=64, learning_starts=10, batch_size=32, policy_kwargs={"net_arch": [16]}, seed=0)  # fmt: skip
+    buffer = model.replay_buffer
+    assert buffer.add_demos(_marked(40, 3, 8)) == 40
+    model.learn(200)  # wraps the 64-row online buffer several times
+    assert buffer.demos.size() == 40 and (buffer.demos.rewards[:40] == -7).all()
+    for _ in range(5):
+        assert (buffer.sample(32).rewards == -7).sum().item() == 8
+    with pytest.raises(ValueError, match="observations"):
+        buffer.add_demos(_marked(2, 5, 8))
+    with pytest.raises(ValueError, match="demo_fraction"):
+        DemoReplayBuffer(10, env.observation_space, env.action_space, demo_fraction=1.0)
+
+
+def test_expert_episodes_exist_for_the_flow_id_only() -> None:
+    (episode,) = expert_episodes("DSRL-PushT-flow-v0", 1, "success", seed=3)
+    assert len(episode.observations) == len(episode.actions) + 1 == len(episode.rewards) + 1
+    assert episode.rewards.sum() == float(episode.terminated)  # the success reward: 1 at success
+    with pytest.raises(ValueError, match="flow"):
+        expert_episodes("DSRL-PushT-pi0-v0", 1)
