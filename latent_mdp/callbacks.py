@@ -13,6 +13,7 @@ from stable_baselines3.common.callbacks import BaseCallback
 from stable_baselines3.common.vec_env import VecEnv
 from tqdm.auto import tqdm
 
+from latent_mdp.buffer_files import save_buffer
 from latent_mdp.evaluation import evaluate, model_actor
 
 __all__ = ["Checkpointer", "LiveProgress", "PeriodicEval", "read_checkpoint_state"]
@@ -152,8 +153,7 @@ class Checkpointer(BaseCallback):
         self.dir.mkdir(parents=True, exist_ok=True)
         self.model.save(self.dir / "tmp_model.zip")
         os.replace(self.dir / "tmp_model.zip", self.dir / MODEL_FILE)
-        self.model.save_replay_buffer(self.dir / "tmp_buffer.pkl")
-        os.replace(self.dir / "tmp_buffer.pkl", self.dir / BUFFER_FILE)
+        save_buffer(self.model.replay_buffer, self.dir / BUFFER_FILE)
         _write_json(self.dir / STATE_FILE, {"timesteps": self.model.num_timesteps, "env_steps": self.progress.env_steps})
 
 

@@ -18,6 +18,7 @@ import gymnasium as gym
 from stable_baselines3.common.base_class import BaseAlgorithm
 from tqdm.auto import tqdm
 
+from latent_mdp.buffer_files import load_buffer
 from latent_mdp.callbacks import Checkpointer, LiveProgress, PeriodicEval, read_checkpoint_state
 from latent_mdp.envs.registry import make_inner, make_vec
 from latent_mdp.evaluation import base_actor, evaluate, model_actor, paired_difference
@@ -175,7 +176,7 @@ def train(
     if checkpoint is not None:
         model_path, buffer_path, state = checkpoint
         model = algorithm_class(algo).load(model_path, env=env, tensorboard_log=str(run_dir / "tb"))
-        model.load_replay_buffer(buffer_path)
+        model.replay_buffer = load_buffer(buffer_path, model.device)
         env_steps = state["env_steps"]
         tqdm.write(f"resuming {run_dir} at {model.num_timesteps} latent steps")
     else:
