@@ -6,9 +6,11 @@ Each seed is a full ``latent-mdp train`` run in ``runs/lift/<name>_s<seed>`` (re
 interrupted, skipped if finished). The aggregate goes to ``benchmarks/results/lift_<name>.json``.
 ``<name>`` is ``<env>_<algo>``, or ``<env>_<algo>_<tag>`` for a variant trained with ``--config``
 and named by ``--tag``, so that a variant neither reuses nor overwrites the shipped recipe's runs
-and results: the base policy and the trained actor (its mean
-and a sample from it) on the same 100 evaluation episodes per seed, their means, and every
-periodic evaluation (env steps, success rate, mean max coverage).
+and results: the base policy and the trained actor (a sample from it, the
+product, and its mean) on the same ``--episodes`` evaluation episodes per seed (200 by default),
+their means, each seed's paired difference from the base with its 95% interval, and every
+periodic evaluation (env steps, success rate, mean max coverage). ``final_success_mean`` (the
+sampled actor's success, averaged over seeds), ``n_seeds`` and ``env_steps`` sit at the top level.
 """
 
 from __future__ import annotations
@@ -27,7 +29,7 @@ PARTS = ("base", "trained", "trained_stochastic")
 """The final evaluations: the base policy, the actor's mean and a sample from the actor."""
 
 
-def run_seed(env_id: str, algo: str, steps: int, seed: int, config: Path | None, run_dir: Path) -> dict:
+def run_seed(env_id: str, algo: str, steps: int, seed: int, config: Path | None, run_dir: Path, episodes: int) -> dict:
     from latent_mdp.train import train
 
     summary_file = run_dir / "summary.json"
@@ -37,7 +39,9 @@ def run_seed(env_id: str, algo: str, steps: int, seed: int, config: Path | None,
             print(f"seed {seed}: finished earlier, reusing {summary_file}")
             return summary
     resume = (run_dir / "checkpoint").exists()
-    return train(env_id, algo, steps, seed=seed, config=config, run_dir=run_dir, resume=resume, videos=False)
+    return train(
+        env_id, algo, steps, seed=seed, config=config, run_dir=run_dir, resume=resume, videos=False, final_episodes=episodes
+    )
 
 
 def aggregate(env_id: str, algo: str, steps: int, summaries: list[dict], config: Path | None) -> dict:
@@ -48,6 +52,9 @@ def aggregate(env_id: str, algo: str, steps: int, summaries: list[dict], config:
         "benchmark": "lift",
         "env_id": env_id,
         "algo": algo,
+        "final_success_mean": mean("trained_stochastic", "success_rate"),
+        "base_success_mean": mean("base", "success_rate"),
+        "n_seeds": len(summaries),
         "latent_steps": steps,
         "config": None if config is None else {"path": str(config), "content": config.read_text()},
         "seeds": [s["seed"] for s in summaries],
@@ -58,7 +65,7 @@ def aggregate(env_id: str, algo: str, steps: int, summaries: list[dict], config:
         "env_steps": float(np.mean([s["env_steps"] for s in summaries])),
         "train_minutes": float(np.mean([s["train_seconds"] for s in summaries]) / 60),
         "per_seed": [
-            {key: s[key] for key in ("seed", "env_steps", "train_seconds", *PARTS, "eval_history")}
+            {key: s.get(key) for key in ("seed", "env_steps", "train_seconds", *PARTS, "lift", "eval_history")}
             for s in summaries
         ],
         "machine": f"{platform.machine()} CPU ({os.cpu_count()} cores), torch threads 1",
@@ -75,6 +82,7 @@ def main() -> None:
     parser.add_argument("--config", type=Path, default=None, help="YAML overriding the shipped hyperparameters")
     parser.add_argument("--tag", default=None, help="names a --config variant's runs and results file")
     parser.add_argument("--runs", type=Path, default=Path("runs/lift"))
+    parser.add_argument("--episodes", type=int, default=200, help="episodes of each seed's final evaluation")
     args = parser.parse_args()
     if args.config is not None and args.tag is None:
         parser.error("--config needs --tag, so that a variant does not overwrite the shipped recipe's results")
@@ -84,7 +92,7 @@ def main() -> None:
     torch.set_num_threads(1)
     name = f"{args.env_id}_{args.algo}" + (f"_{args.tag}" if args.tag else "")
     summaries = [
-        run_seed(args.env_id, args.algo, args.steps, seed, args.config, args.runs / f"{name}_s{seed}")
+        run_seed(args.env_id, args.algo, args.steps, seed, args.config, args.runs / f"{name}_s{seed}", args.episodes)
         for seed in args.seeds
     ]
     result = aggregate(args.env_id, args.algo, args.steps, summaries, args.config)
