@@ -24,6 +24,7 @@ from stable_baselines3.common.vec_env import DummyVecEnv
 
 from benchmarks.methods import SAC_BASELINES
 from benchmarks.overrides import merge_entry, read_yaml
+from latent_mdp.buffer_files import load_buffer
 from latent_mdp.callbacks import Checkpointer, LiveProgress, PeriodicEval, read_checkpoint_state
 from latent_mdp.envs.pusht import load_base_policy
 from latent_mdp.envs.registry import ENV_IDS, make_inner, make_vec
@@ -108,7 +109,7 @@ def train_sac_baseline(
     if checkpoint is not None:
         model_path, buffer_path, state = checkpoint
         model = SAC.load(model_path, env=env)
-        model.load_replay_buffer(buffer_path)
+        model.replay_buffer = load_buffer(buffer_path, model.device)
         done_env_steps = state["env_steps"]
     else:
         kwargs = cfg.constructor_kwargs(env_steps_per_action=1)
@@ -117,7 +118,8 @@ def train_sac_baseline(
     eval_freq = max(1, math.ceil(env_steps / (cfg.n_envs * n_evals)))
     live = LiveProgress(env_steps, env_steps=done_env_steps, show=progress)
     periodic = PeriodicEval(eval_env, eval_freq, cfg.eval_episodes, run_dir, live, seed=EVAL_SEED)
-    checkpointer = Checkpointer(run_dir, save_freq=eval_freq, progress=live)
+    seconds_before = float(checkpoint[2].get("train_seconds", 0.0)) if checkpoint else 0.0
+    checkpointer = Checkpointer(run_dir, save_freq=eval_freq, progress=live, seconds_before=seconds_before)
     try:
         model.learn(max(0, env_steps - model.num_timesteps), callback=[live, periodic, checkpointer], reset_num_timesteps=checkpoint is None)
     except KeyboardInterrupt:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import time
 from collections import deque
 from pathlib import Path
 from typing import Any, Callable
@@ -133,16 +134,34 @@ class PeriodicEval(BaseCallback):
 
 
 class Checkpointer(BaseCallback):
-    """Every ``save_freq`` vector steps: save the model, its replay buffer and the step counters.
+    """Every ``save_freq`` vector steps: save the model, its replay buffer and the counters.
+
+    The counters are the latent and env steps and the run's wall time (``seconds_before``, the
+    time of the segments before a resume, plus this segment's since ``started_at``, a
+    ``time.perf_counter()`` reading that defaults to when the checkpointer was made).
 
     Files are replaced atomically, so an interruption mid-save leaves the previous checkpoint.
     """
 
-    def __init__(self, run_dir: Path, save_freq: int, progress: LiveProgress) -> None:
+    def __init__(
+        self,
+        run_dir: Path,
+        save_freq: int,
+        progress: LiveProgress,
+        seconds_before: float = 0.0,
+        started_at: float | None = None,
+    ) -> None:
         super().__init__()
         self.dir = run_dir / "checkpoint"
         self.save_freq = save_freq
         self.progress = progress
+        self.seconds_before = seconds_before
+        self._start = time.perf_counter() if started_at is None else started_at
+
+    @property
+    def train_seconds(self) -> float:
+        """Wall time of the run so far, the earlier segments of a resumed run included."""
+        return self.seconds_before + time.perf_counter() - self._start
 
     def _on_step(self) -> bool:
         if self.n_calls % self.save_freq == 0:
@@ -154,7 +173,8 @@ class Checkpointer(BaseCallback):
         self.model.save(self.dir / "tmp_model.zip")
         os.replace(self.dir / "tmp_model.zip", self.dir / MODEL_FILE)
         save_buffer(self.model.replay_buffer, self.dir / BUFFER_FILE)
-        _write_json(self.dir / STATE_FILE, {"timesteps": self.model.num_timesteps, "env_steps": self.progress.env_steps})
+        state = {"timesteps": self.model.num_timesteps, "env_steps": self.progress.env_steps, "train_seconds": self.train_seconds}
+        _write_json(self.dir / STATE_FILE, state)
 
 
 def read_checkpoint_state(run_dir: Path) -> tuple[Path, Path, dict[str, int]] | None:

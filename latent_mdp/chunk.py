@@ -115,15 +115,18 @@ def validate_latent_action(
     Raises:
         ValueError: NaN/inf, a wrong shape, or (strict) a value outside ``[-1, 1]``.
     """
-    u = np.asarray(action, dtype=np.float32)
+    raw = np.asarray(action)
+    if raw.dtype.kind not in "biuf":
+        raise ValueError(f"latent action must be real numbers; got dtype {raw.dtype}")
     expected = space.shape if n_envs is None else (n_envs, *space.shape)
-    if u.shape != expected:
-        raise ValueError(f"latent action must have shape {expected}; got {u.shape}")
-    if not np.all(np.isfinite(u)):
-        raise ValueError(f"latent action contains NaN or inf: {u}")
+    if raw.shape != expected:
+        raise ValueError(f"latent action must have shape {expected}; got {raw.shape}")
+    if not np.all(np.isfinite(raw)):
+        raise ValueError(f"latent action contains NaN or inf: {raw}")
+    u = raw.astype(np.float64)  # float64 first: a finite 1e39 is out of bounds, not inf
     if np.any(u < space.low) or np.any(u > space.high):
         if strict:
             worst = float(np.max(np.abs(u)))
             raise ValueError(f"latent action leaves [-1, 1] (max |u| = {worst:.4g}) and strict=True")
         u = np.clip(u, space.low, space.high)
-    return u
+    return u.astype(np.float32)

@@ -17,6 +17,17 @@ from latent_mdp.hyperparams import ALGORITHMS
 __all__ = ["main"]
 
 
+def positive_int(text: str) -> int:
+    """argparse type: an integer >= 1."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"must be a positive integer; got {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be a positive integer; got {value}")
+    return value
+
+
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="latent-mdp", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = parser.add_subparsers(dest="command", required=True)
@@ -24,19 +35,19 @@ def _parser() -> argparse.ArgumentParser:
     train = sub.add_parser("train", help="train an RL agent on the noise of a frozen base policy")
     train.add_argument("env_id", help="a registered id, e.g. DSRL-PushT-flow-v0")
     train.add_argument("--algo", choices=ALGORITHMS, default="sac")
-    train.add_argument("--steps", type=int, required=True, help="latent (agent) steps over all envs; each runs action_horizon env steps")
+    train.add_argument("--steps", type=positive_int, required=True, help="latent (agent) steps over all envs; each runs action_horizon env steps")
     train.add_argument("--n-envs", type=int, default=None, help="parallel envs (default: from the YAML)")
     train.add_argument("--seed", type=int, default=0)
     train.add_argument("--config", type=Path, default=None, help="YAML overriding the shipped hyperparameters")
     train.add_argument("--out", type=Path, default=None, help="run directory (default runs/<env>_<algo>_s<seed>)")
     train.add_argument("--resume", action="store_true", help="continue from the run directory's checkpoint")
     train.add_argument("--no-video", action="store_true", help="skip evaluation videos")
-    train.add_argument("--final-episodes", type=int, default=100, help="episodes of the final base-vs-trained comparison")
+    train.add_argument("--final-episodes", type=positive_int, default=100, help="episodes of the final base-vs-trained comparison")
 
     ev = sub.add_parser("eval", help="evaluate a saved model beside the base policy")
     ev.add_argument("env_id")
     ev.add_argument("--model", type=Path, required=True)
-    ev.add_argument("--episodes", type=int, default=100)
+    ev.add_argument("--episodes", type=positive_int, default=100)
     ev.add_argument("--algo", choices=ALGORITHMS, default=None, help="default: read from the run's config.json")
     ev.add_argument("--video", type=Path, default=None, help="also write one episode as mp4")
     return parser

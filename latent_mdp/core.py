@@ -15,7 +15,7 @@ import torch
 
 from latent_mdp.chunk import ChunkResult, RewardMode, chain_chunks, latent_discount, run_chunk, validate_latent_action
 from latent_mdp.noise_space import NoiseMode, NoiseSpace
-from latent_mdp.observations import ObservationBuilder, ObsMode, stack_observations
+from latent_mdp.observations import ObservationBuilder, ObsMode, check_finite_observation, stack_observations
 from latent_mdp.policy import NoisePolicy, PolicyContext, decode_checked, encode_checked
 
 __all__ = ["LatentCore"]
@@ -67,6 +67,10 @@ class LatentCore:
             raise TypeError(f"policy must implement latent_mdp.NoisePolicy; got {type(policy).__name__}")
         self.policy = policy
         self.noise_space = _make_noise_space(policy, noise, noise_bound)
+        if action_horizon is not None and (
+            isinstance(action_horizon, bool) or not isinstance(action_horizon, (int, np.integer))
+        ):
+            raise ValueError(f"action_horizon must be an integer; got {action_horizon!r} ({type(action_horizon).__name__})")
         self.action_horizon = policy.chunk_size if action_horizon is None else int(action_horizon)
         if not 1 <= self.action_horizon <= policy.chunk_size:
             raise ValueError(
@@ -112,11 +116,23 @@ class LatentCore:
         return latent_discount(gamma, self.env_steps_per_action)
 
     def encode(self, env_observations: list[Any]) -> tuple[PolicyContext, list[Any]]:
-        """Encode ``N`` env observations in one call; return the context and the actor's observations."""
+        """Encode ``N`` env observations in one call; return the context and the actor's observations.
+
+        Raises:
+            ValueError: an observation holds NaN or inf, or the policy's features are not finite
+                or not ``(N, feature_dim)``; the message names the env or the policy.
+        """
+        for i, obs in enumerate(env_observations):
+            check_finite_observation(obs, f"env {i}'s observation")
         ctx = encode_checked(self.policy, stack_observations(env_observations), len(env_observations))
         features = None
         if self.observations.needs_features:
             features = self.policy.features(ctx).detach().cpu().numpy()
+            expected = (len(env_observations), self.policy.feature_dim)
+            if features.shape != expected:
+                raise ValueError(f"{self.policy.name}.features returned shape {features.shape}; expected {expected}")
+            if not np.all(np.isfinite(features)):
+                raise ValueError(f"{self.policy.name}.features returned NaN or inf")
         built = [
             self.observations.build(obs, None if features is None else features[i])
             for i, obs in enumerate(env_observations)

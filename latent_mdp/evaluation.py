@@ -125,12 +125,16 @@ def model_actor(model: Any, deterministic: bool = True) -> Actor:
 
 
 def evaluate(env: VecEnv, actor: Actor, episodes: int, seed: int = 0, progress: bool = False) -> EvalResult:
-    """Run ``actor`` for at least ``episodes`` episodes (rounded up to a multiple of ``env.num_envs``).
+    """Run ``actor`` for exactly ``episodes`` episodes over the ``N`` envs of ``env``.
 
-    Env ``i`` is seeded with ``seed + i`` once; its later episodes follow from that seed.
+    Env ``i`` runs ``episodes // N`` episodes, one more for the first ``episodes % N`` envs; the
+    quotas are fixed in advance, so short episodes are not over-counted. Env ``i`` is seeded with
+    ``seed + i`` once; its later episodes follow from that seed.
     """
+    if episodes < 1:
+        raise ValueError(f"episodes must be >= 1; got {episodes}")
     n = env.num_envs
-    quota = math.ceil(episodes / n)
+    quota = episodes // n + (np.arange(n) < episodes % n)
     env.seed(seed)
     obs = env.reset()
     done_counts = np.zeros(n, dtype=int)
@@ -139,7 +143,7 @@ def evaluate(env: VecEnv, actor: Actor, episodes: int, seed: int = 0, progress: 
     returns = np.zeros(n)
     lengths = np.zeros(n, dtype=int)
     records: list[tuple[int, int, bool, float, float, int]] = []
-    bar = tqdm(total=quota * n, desc="evaluate", disable=not progress)
+    bar = tqdm(total=episodes, desc="evaluate", disable=not progress)
     while (done_counts < quota).any():
         obs, rewards, dones, infos = env.step(actor(obs))
         for i, info in enumerate(infos):
@@ -148,7 +152,7 @@ def evaluate(env: VecEnv, actor: Actor, episodes: int, seed: int = 0, progress: 
             returns[i] += rewards[i]
             lengths[i] += info.get("inner_steps", 1)
             if dones[i]:
-                if done_counts[i] < quota:
+                if done_counts[i] < quota[i]:
                     records.append((i, done_counts[i], success[i], coverage[i], returns[i], lengths[i]))
                     bar.update()
                 done_counts[i] += 1

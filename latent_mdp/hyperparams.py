@@ -17,6 +17,7 @@ An entry holds the algorithm's constructor arguments plus these keys of our own:
 from __future__ import annotations
 
 import copy
+import inspect
 from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
@@ -112,10 +113,26 @@ def load_hyperparams(env_id: str, algo: str, config: str | Path | None = None) -
         user = _read_yaml(Path(config))
         if env_id not in user:
             raise ValueError(f"{config} has no entry for {env_id} (its keys: {sorted(user)})")
-        for key, value in (user[env_id] or {}).items():
+        overrides = user[env_id] or {}
+        if not isinstance(overrides, dict):
+            raise ValueError(f"{config}: the entry for {env_id} must be a mapping of keys to values; got a {type(overrides).__name__}")
+        for key, value in overrides.items():
             if key in ("env_kwargs", "policy_kwargs") and isinstance(value, dict):
                 entry[key] = {**entry.get(key, {}), **value}
             else:
                 entry[key] = value
     own = {key: entry.pop(key) for key in OWN_KEYS if key in entry}
+    _check_keys(algo, entry, config)
     return TrainConfig(algo=algo, **own, algo_kwargs=entry)
+
+
+def _check_keys(algo: str, algo_kwargs: dict[str, Any], config: str | Path | None) -> None:
+    """Raise ``ValueError`` naming the key (and the file) that the algorithm's constructor does not take."""
+    accepted = set(inspect.signature(algorithm_class(algo).__init__).parameters) - {"self", "env"}
+    unknown = sorted(set(algo_kwargs) - accepted)
+    if unknown:
+        source = f"{config}" if config is not None else f"the shipped {algo} YAML"
+        raise ValueError(
+            f"{source}: unknown key(s) {unknown} for {algo}; expected the {algo} constructor's "
+            f"arguments or one of {list(OWN_KEYS)}"
+        )

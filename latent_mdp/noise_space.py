@@ -76,6 +76,8 @@ class NoiseSpace:
     ) -> None:
         if chunk_size < 1 or noise_dim < 1:
             raise ValueError(f"chunk_size and noise_dim must be positive; got {chunk_size}, {noise_dim}")
+        if isinstance(bound, (bool, str)) or not isinstance(bound, (int, float, np.integer, np.floating)):
+            raise ValueError(f"the noise bound b_w must be a positive number; got {bound!r} ({type(bound).__name__})")
         if not np.isfinite(bound) or bound <= 0:
             raise ValueError(f"the noise bound b_w must be a positive number; got {bound}")
         steer_dims = noise_dim if steer_dims is None else steer_dims

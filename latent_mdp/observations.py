@@ -7,7 +7,7 @@ from typing import Any, Literal, Sequence
 import gymnasium as gym
 import numpy as np
 
-__all__ = ["FEATURES_KEY", "ObsMode", "ObservationBuilder", "batch_size_of", "stack_observations"]
+__all__ = ["FEATURES_KEY", "ObsMode", "ObservationBuilder", "batch_size_of", "check_finite_observation", "stack_observations"]
 
 ObsMode = Literal["env", "policy", "both"]
 FEATURES_KEY = "policy_features"
@@ -26,12 +26,37 @@ def batch_size_of(observations: Any) -> int:
     return len(observations)
 
 
+def check_finite_observation(observation: Any, what: str) -> None:
+    """Raise ``ValueError`` if a float array (or a float entry of a flat dict) holds NaN or inf."""
+    entries = observation.items() if isinstance(observation, dict) else [(None, observation)]
+    for key, value in entries:
+        array = np.asarray(value)
+        if array.dtype.kind in "fc" and not np.all(np.isfinite(array)):
+            where = what if key is None else f"{what}[{key!r}]"
+            raise ValueError(f"{where} holds NaN or inf; the base policy cannot encode it")
+
+
 def stack_observations(observations: Sequence[Any]) -> Any:
-    """Stack ``B`` single observations (arrays or flat dicts of arrays) along a new axis 0."""
+    """Stack ``B`` single observations (arrays or flat dicts of arrays) along a new axis 0.
+
+    Raises:
+        ValueError: the observations differ in keys or shapes; the message names the first odd one.
+    """
     first = observations[0]
     if isinstance(first, dict):
-        return {key: np.stack([o[key] for o in observations]) for key in first}
-    return np.stack(observations)
+        for i, obs in enumerate(observations):
+            if not isinstance(obs, dict) or set(obs) != set(first):
+                raise ValueError(f"observation {i} has keys {sorted(obs) if isinstance(obs, dict) else type(obs).__name__}; observation 0 has {sorted(first)}")
+        return {key: _stack([o[key] for o in observations], f"[{key!r}]") for key in first}
+    return _stack(observations, "")
+
+
+def _stack(arrays: Sequence[Any], where: str) -> np.ndarray:
+    shapes = [np.shape(a) for a in arrays]
+    for i, shape in enumerate(shapes):
+        if shape != shapes[0]:
+            raise ValueError(f"observation {i}{where} has shape {shape}; observation 0{where} has {shapes[0]}")
+    return np.stack(arrays)
 
 
 class ObservationBuilder:

@@ -172,12 +172,12 @@ def train(
     env = make_vec(env_id, cfg.n_envs, **cfg.env_kwargs)
     env.seed(seed)
     eval_env = make_vec(env_id, min(10, cfg.eval_episodes), policy=env.policy, **cfg.env_kwargs)
-    start = time.perf_counter()
+    start, seconds_before = time.perf_counter(), 0.0
     if checkpoint is not None:
         model_path, buffer_path, state = checkpoint
         model = algorithm_class(algo).load(model_path, env=env, tensorboard_log=str(run_dir / "tb"))
         model.replay_buffer = load_buffer(buffer_path, model.device)
-        env_steps = state["env_steps"]
+        env_steps, seconds_before = state["env_steps"], float(state.get("train_seconds", 0.0))
         tqdm.write(f"resuming {run_dir} at {model.num_timesteps} latent steps")
     else:
         model = _build_model(cfg, env, seed, run_dir)
@@ -199,7 +199,7 @@ def train(
 
     live = LiveProgress(steps, env_steps=env_steps, show=progress)
     periodic = PeriodicEval(eval_env, cfg.eval_freq, cfg.eval_episodes, run_dir, live, seed=EVAL_SEED, on_eval=save_video)
-    checkpointer = Checkpointer(run_dir, save_freq=cfg.eval_freq, progress=live)
+    checkpointer = Checkpointer(run_dir, save_freq=cfg.eval_freq, progress=live, seconds_before=seconds_before, started_at=start)
     remaining = max(0, steps - model.num_timesteps)
     try:
         model.learn(remaining, callback=[live, periodic, checkpointer], reset_num_timesteps=checkpoint is None, tb_log_name="run")
@@ -209,7 +209,7 @@ def train(
         raise
     checkpointer.save()
     model.save(run_dir / "final_model.zip")
-    train_seconds = time.perf_counter() - start
+    seconds = checkpointer.train_seconds
     comparison = compare_with_base(model, eval_env, final_episodes, parts=compared)
     summary = {
         "env_id": env_id,
@@ -217,12 +217,12 @@ def train(
         "seed": seed,
         "latent_steps": model.num_timesteps,
         "env_steps": live.env_steps,
-        "train_seconds": train_seconds,
+        "train_seconds": seconds,
         **comparison,
         "eval_history": periodic.history,
     }
     (run_dir / "summary.json").write_text(json.dumps(summary, indent=2) + "\n")
-    print(f"\n{env_id} / {algo}, seed {seed}: {live.env_steps} env steps in {train_seconds / 60:.1f} min")
+    print(f"\n{env_id} / {algo}, seed {seed}: {live.env_steps} env steps in {seconds / 60:.1f} min")
     print(format_comparison(comparison))
     env.close()
     eval_env.close()

@@ -13,6 +13,7 @@ sub-envs are used).
 
 from __future__ import annotations
 
+from copy import deepcopy
 from dataclasses import dataclass
 from typing import Any, Callable, Sequence
 
@@ -88,9 +89,10 @@ class LatentBatch:
 
     def step(self, latent_actions: Any) -> BatchStep:
         if self._ctx is None:
-            raise RuntimeError("vector env stepped before reset")
+            raise RuntimeError("vector env stepped before reset (or after a step that raised)")
         u = self.core.validate(latent_actions, self.num_envs)
-        w, results = self.core.execute(self.envs, self._ctx, u)
+        ctx, self._ctx = self._ctx, None  # until the chunks ran: an inner env that raises needs a reset
+        w, results = self.core.execute(self.envs, ctx, u)
         n = self.num_envs
         rewards, terminated, truncated = np.zeros(n), np.zeros(n, dtype=bool), np.zeros(n, dtype=bool)
         infos: list[dict[str, Any]] = []
@@ -126,6 +128,10 @@ class LatentBatch:
     def close(self) -> None:
         for env in self.envs:
             env.close()
+
+
+LATENT_ATTRIBUTES = ("action_horizon", "replans", "noise_space", "policy", "reward_mode", "gamma", "strict", "options")
+"""Attributes that ``LatentActionVecEnv.get_attr`` answers from M^w's core, as a wrapper would."""
 
 
 def _pad_rows(actions: np.ndarray, rows: int) -> np.ndarray:
@@ -200,7 +206,11 @@ class LatentActionVecEnv(VecEnv):
         return [self.batch.envs[i] for i in self._get_indices(indices)]
 
     def get_attr(self, attr_name: str, indices: VecEnvIndices = None) -> list[Any]:
-        return [env.get_wrapper_attr(attr_name) for env in self._targets(indices)]
+        """M^w's own settings (:data:`LATENT_ATTRIBUTES`) from the shared core, anything else from the inner envs."""
+        targets = self._targets(indices)
+        if attr_name in LATENT_ATTRIBUTES:
+            return [getattr(self.batch.core, attr_name)] * len(targets)
+        return [env.get_wrapper_attr(attr_name) for env in targets]
 
     def set_attr(self, attr_name: str, value: Any, indices: VecEnvIndices = None) -> None:
         for env in self._targets(indices):
@@ -227,13 +237,16 @@ class LatentActionVectorEnv(VectorEnv):
     Args:
         envs: the inner envs, env factories, or a ``gymnasium.vector.SyncVectorEnv``.
         policy: the frozen base policy.
+        copy: return fresh observation arrays from ``reset`` and ``step`` (default, as
+            Gymnasium's own vector envs); ``False`` reuses one buffer, overwritten at every call.
         **kwargs: as :class:`latent_mdp.LatentActionWrapper`.
     """
 
     metadata = {"autoreset_mode": AutoresetMode.SAME_STEP}
 
-    def __init__(self, envs: EnvSource, policy: NoisePolicy, **kwargs: Any) -> None:
+    def __init__(self, envs: EnvSource, policy: NoisePolicy, *, copy: bool = True, **kwargs: Any) -> None:
         self.batch = LatentBatch(envs, policy, **kwargs)
+        self.copy = copy
         self.num_envs = self.batch.num_envs
         self.single_observation_space = self.batch.core.observation_space
         self.single_action_space = self.batch.core.action_space
@@ -243,7 +256,8 @@ class LatentActionVectorEnv(VectorEnv):
         self._buffer = create_empty_array(self.single_observation_space, n=self.num_envs)
 
     def _concatenate(self, observations: list[Any]) -> Any:
-        return concatenate(self.single_observation_space, observations, self._buffer)
+        batched = concatenate(self.single_observation_space, observations, self._buffer)
+        return deepcopy(batched) if self.copy else batched
 
     def reset(self, *, seed: int | list[int | None] | None = None, options: dict | None = None) -> tuple[Any, dict]:
         if seed is None or isinstance(seed, int):

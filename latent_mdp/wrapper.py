@@ -119,9 +119,10 @@ class LatentActionWrapper(gym.Wrapper, gym.utils.RecordConstructorArgs):
 
     def step(self, action: Any) -> tuple[Any, SupportsFloat, bool, bool, dict[str, Any]]:
         if self._ctx is None:
-            raise RuntimeError("LatentActionWrapper.step called before reset")
+            raise RuntimeError("LatentActionWrapper.step called before reset (or after a step that raised)")
         u = self.core.validate(action)
-        w, (result,) = self.core.execute([self.env], self._ctx, u[None])
+        ctx, self._ctx = self._ctx, None  # until the chunk ran: an inner env that raises needs a reset
+        w, (result,) = self.core.execute([self.env], ctx, u[None])
         info = self.core.step_info(result, u, w[0], self._env_obs)
         self._ctx, (latent_obs,) = self.core.encode([result.observation])
         self._env_obs = result.observation

@@ -56,7 +56,7 @@ def resolve_checkpoint(path_or_repo_id: str | os.PathLike[str]) -> Path:
             f"{text!r} is not a local directory and {why}: pass a local checkpoint directory "
             "instead (LeRobot's layout: config.json, model.safetensors, policy_*processor.json; "
             "e.g. one written by latent_mdp.policies.lerobot.build_tiny_checkpoint or "
-            "`huggingface-cli download` on a machine with internet)"
+            "`hf download REPO_ID --local-dir DIR` on a machine with internet)"
         ) from error
 
 
