@@ -143,3 +143,49 @@ def test_final_episodes_below_the_eval_envs_runs_exactly_that_many(tmp_path) -> 
     env = make_vec("DSRL-PushT-flow-v0", 10)
     result = evaluate(env, base_actor(env.noise_space, 10), 4, seed=0)
     assert result.episodes == 4 and len(result.episode_success) == 4
+
+
+# --- checkpoints -------------------------------------------------------------------------------
+
+
+def _copy_flow(tmp_path):
+    import shutil
+
+    from latent_mdp.envs.pusht import ASSETS
+
+    target = tmp_path / "flow"
+    shutil.copytree(ASSETS / "pusht_flow", target)
+    return target
+
+
+def test_garbage_config_json_names_the_file(tmp_path) -> None:
+    from latent_mdp.policies.flow_mlp import FlowMLPPolicy
+
+    path = _copy_flow(tmp_path)
+    (path / "config.json").write_text("{not json")
+    with pytest.raises(ValueError, match="config.json is not valid JSON"):
+        FlowMLPPolicy.from_pretrained(path)
+
+
+def test_corrupt_weights_name_the_file(tmp_path) -> None:
+    from latent_mdp.policies.flow_mlp import FlowMLPPolicy
+
+    path = _copy_flow(tmp_path)
+    (path / "model.safetensors").write_bytes(b"\xff" * 64)
+    with pytest.raises(ValueError, match="model.safetensors is not a readable safetensors file"):
+        FlowMLPPolicy.from_pretrained(path)
+
+
+@pytest.mark.parametrize(("env_id", "asset", "found"), [
+    ("DSRL-PushT-pi0-v0", "pusht_diffusion", "diffusion"),
+    ("DSRL-PushT-diffusion-v0", "pusht_pi0", "pi0"),
+    ("DSRL-PushT-flow-v0", "pusht_smolvla", "smolvla"),
+])  # fmt: skip
+def test_a_checkpoint_of_another_kind_is_named(env_id: str, asset: str, found: str) -> None:
+    import gymnasium as gym
+
+    from latent_mdp.envs.pusht import ASSETS
+
+    expected = env_id.split("-")[2].replace("flow", "flow_mlp")
+    with pytest.raises(ValueError, match=f"runs a {expected} checkpoint; .*{asset} holds a {found} checkpoint"):
+        gym.make(env_id, policy_path=ASSETS / asset)

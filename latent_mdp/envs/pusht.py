@@ -16,6 +16,7 @@ import numpy as np
 
 from latent_mdp.noise_space import NoiseMode, NoiseSpace
 from latent_mdp.observations import ObsMode
+from latent_mdp.policies.checkpoint_files import checkpoint_type
 from latent_mdp.policy import NoisePolicy
 from latent_mdp.vector import LatentActionVecEnv
 from latent_mdp.wrapper import LatentActionWrapper
@@ -138,6 +139,10 @@ VARIANTS: dict[str, PushTVariant] = {
 }
 
 
+CHECKPOINT_TYPES = {"flow": "flow_mlp", "pi0": "pi0", "pi05": "pi05", "smolvla": "smolvla", "diffusion": "diffusion"}
+"""The ``type`` in ``config.json`` of each kind's checkpoints."""
+
+
 def _variant(kind: str) -> PushTVariant:
     if kind not in VARIANTS:
         raise ValueError(f"unknown PushT policy kind {kind!r}; expected one of {sorted(VARIANTS)}")
@@ -161,6 +166,13 @@ def load_base_policy(kind: str, policy_path: str | Path | None = None, task: str
             )
     else:
         path = Path(policy_path).expanduser()
+    if (path / "config.json").is_file():
+        found = checkpoint_type(path)
+        if found != CHECKPOINT_TYPES[kind]:
+            raise ValueError(
+                f"DSRL-PushT-{kind}-v0 runs a {CHECKPOINT_TYPES[kind]} checkpoint; {path} holds a "
+                f"{found} checkpoint (config.json 'type'): use the id of that kind"
+            )
     if kind == "flow":
         from latent_mdp.policies.flow_mlp import FlowMLPPolicy
 

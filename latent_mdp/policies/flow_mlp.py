@@ -31,6 +31,7 @@ import torch
 from safetensors.torch import load_file, save_file
 from torch import nn
 
+from latent_mdp.policies.checkpoint_files import check_weights_file, read_config
 from latent_mdp.policy import NoisePolicy, Observation, TensorContext
 
 __all__ = ["FlowMLPConfig", "FlowMLPPolicy"]
@@ -252,10 +253,16 @@ class FlowMLPPolicy(NoisePolicy):
         config_file = path / CONFIG_NAME
         if not config_file.is_file():
             raise FileNotFoundError(f"no FlowMLPPolicy checkpoint at {path}: {CONFIG_NAME} is missing")
-        raw = json.loads(config_file.read_text())
-        if raw.pop("type", None) != "flow_mlp":
-            raise ValueError(f"{config_file} is not a flow_mlp checkpoint")
-        policy = cls(FlowMLPConfig(**raw))
+        raw = read_config(config_file)
+        kind = raw.pop("type", None)
+        if kind != "flow_mlp":
+            raise ValueError(f"{config_file} is not a flow_mlp checkpoint (its type is {kind!r})")
+        try:
+            config = FlowMLPConfig(**raw)
+        except TypeError as error:
+            raise ValueError(f"{config_file} does not describe a FlowMLPConfig ({error})") from error
+        policy = cls(config)
+        check_weights_file(path / WEIGHTS_NAME)
         policy.net.load_state_dict(load_file(str(path / WEIGHTS_NAME)))
         policy.net.eval()
         return policy

@@ -17,6 +17,7 @@ import shutil
 from pathlib import Path
 from typing import Any
 
+from latent_mdp.policies.checkpoint_files import check_weights_file, read_config
 from latent_mdp.policies.lerobot.architecture import ARCHITECTURE_FILE, PiArchitecture, pi_architecture
 from latent_mdp.policies.lerobot.tokenizer import TOKENIZER_DIR, VLM_DIR, load_tokenizer
 
@@ -130,6 +131,8 @@ def load_checkpoint(directory: Path, *, device: str = "cpu") -> LoadedCheckpoint
 
     from latent_mdp.policies.lerobot import block_pose, state_concat  # noqa: F401  (register their processor steps)
 
+    read_config(directory / "config.json")
+    check_weights_file(directory / "model.safetensors")
     config = _load_config(directory, device)
     policy = _load_policy(directory, config)
     pre_overrides: dict[str, Any] = {"device_processor": {"device": device}}
