@@ -19,7 +19,7 @@ from latent_mdp.cli import positive_int
 __all__ = ["main"]
 
 DEMO_ENV = "DSRL-PushT-flow-v0"
-DEMO_STEPS = 2_400
+DEMO_STEPS = 3_000
 DEMO_EPISODES = 400
 
 
