@@ -123,6 +123,7 @@ class PeriodicEval(BaseCallback):
         for key in ("success_rate", "mean_max_coverage", "mean_return"):
             self.logger.record(f"eval/{key}", row[key])
             self.logger.record(f"eval_stochastic/{key}", row["stochastic"][key])
+        self.logger.dump(self.num_timesteps)  # now: SB3 would dump only at its next log interval, or never
         tqdm.write(f"[eval @ {row['env_steps']} env steps] deterministic: {result}; stochastic: {stochastic}")
         score = (result.success_rate, result.mean_max_coverage)
         if self.best is None or score > self.best:

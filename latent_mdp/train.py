@@ -211,6 +211,7 @@ def train(
     model.save(run_dir / "final_model.zip")
     seconds = checkpointer.train_seconds
     comparison = compare_with_base(model, eval_env, final_episodes, parts=compared)
+    _log_final(model, comparison)
     summary = {
         "env_id": env_id,
         "algo": algo,
@@ -227,6 +228,16 @@ def train(
     env.close()
     eval_env.close()
     return summary
+
+
+def _log_final(model: BaseAlgorithm, comparison: dict[str, Any]) -> None:
+    """Write the final comparison to TensorBoard at the last step, and flush and close the writer."""
+    for name in COMPARED:
+        if name in comparison:
+            for key in ("success_rate", "mean_max_coverage", "mean_return"):
+                model.logger.record(f"final/{name}/{key}", comparison[name][key])
+    model.logger.dump(model.num_timesteps)
+    model.logger.close()
 
 
 def evaluate_saved(env_id: str, model_path: str | Path, episodes: int, *, algo: str | None = None, video: Path | None = None) -> dict[str, Any]:

@@ -27,6 +27,18 @@ def tiny_config(tmp_path_factory):
     return path
 
 
+def assert_tensorboard_holds_every_evaluation(run, evaluations: int) -> None:
+    """Every periodic evaluation and the final comparison are in the event files, read back by TensorBoard."""
+    from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+
+    (events,) = {path.parent for path in (run / "tb").rglob("events.out.tfevents.*")}
+    acc = EventAccumulator(str(events))
+    acc.Reload()
+    assert len(acc.Scalars("eval/success_rate")) == evaluations
+    assert len(acc.Scalars("eval_stochastic/success_rate")) == evaluations
+    assert len(acc.Scalars("final/base/success_rate")) == 1 and len(acc.Scalars("final/trained/success_rate")) == 1
+
+
 def test_train_resume_eval_and_video(tiny_config, tmp_path, capsys) -> None:
     run = tmp_path / "run"
     args = ["train", ENV_ID, "--algo", "sac", "--config", str(tiny_config), "--out", str(run), "--final-episodes", "2"]
@@ -36,7 +48,7 @@ def test_train_resume_eval_and_video(tiny_config, tmp_path, capsys) -> None:
     assert {"base", "trained"} <= set(first) and first["trained"]["episodes"] == 2
     assert len(first["eval_history"]) == 2  # every 30 vector steps of 2 envs
     assert list((run / "videos").glob("*.mp4")) and (run / "best_model.zip").exists()
-    assert list((run / "tb").rglob("events.out.tfevents.*"))
+    assert_tensorboard_holds_every_evaluation(run, evaluations=2)
     out = capsys.readouterr().out
     assert "base" in out and "trained" in out
 
@@ -47,6 +59,8 @@ def test_train_resume_eval_and_video(tiny_config, tmp_path, capsys) -> None:
     resumed = json.loads((run / "summary.json").read_text())
     assert resumed["latent_steps"] == 180 and resumed["env_steps"] > first["env_steps"]
     assert len(resumed["eval_history"]) == 3  # history continued, not restarted
+    assert json.loads((run / "checkpoint" / "state.json").read_text())["train_seconds"] >= first["train_seconds"]
+    assert resumed["train_seconds"] > first["train_seconds"]  # both segments counted
 
     video = tmp_path / "episode.mp4"
     assert main(["eval", ENV_ID, "--model", str(run / "final_model.zip"), "--episodes", "2", "--video", str(video)]) == 0
