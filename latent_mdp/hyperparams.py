@@ -1,4 +1,9 @@
-"""RL-Zoo-style hyperparameters: one YAML per algorithm, one entry per registered env id.
+"""Hyperparameters: one YAML per algorithm, one entry per registered env id.
+
+The layout (an algorithm's file keyed by env id) follows RL Baselines3 Zoo's, but the files are
+this package's own format, read only by :func:`load_hyperparams`: RL Zoo's loader cannot read
+them (it wants ``n_timesteps``, dotted policy names and its own keys, and rl-zoo3 needs a
+huggingface_hub that conflicts with lerobot's pin).
 
 An entry holds the algorithm's constructor arguments plus these keys of our own:
 

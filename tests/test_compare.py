@@ -76,7 +76,7 @@ def test_a_failing_run_does_not_stop_the_others(tiny_config, tmp_path) -> None:
     overrides = yaml.safe_load(tiny_config.read_text())
     broken.write_text(yaml.safe_dump({**overrides, "dsrl-td3": {ENV_ID: {"not_a_td3_argument": 1}}}))
     comparison = Comparison(ENV_ID, ["dsrl-td3", "base-zero"], [0], BUDGET, tmp_path, broken, progress=False)
-    with pytest.raises(RuntimeError, match="1 of 2 runs failed(.|\n)*dsrl-td3 seed 0: TypeError"):
+    with pytest.raises(RuntimeError, match="1 of 2 runs failed(.|\n)*dsrl-td3 seed 0: ValueError(.|\n)*unknown key"):
         run_comparison(comparison)
     assert comparison.result_path("base-zero", 0).exists() and not comparison.result_path("dsrl-td3", 0).exists()
     assert "not_a_td3_argument" in (comparison.run_dir("dsrl-td3", 0) / "error.txt").read_text()
