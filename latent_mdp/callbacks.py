@@ -134,6 +134,20 @@ class PeriodicEval(BaseCallback):
         return True
 
 
+class InterruptCheck(BaseCallback):
+    """Acts on a deferred Ctrl-C before each rollout, when the last transition is stored and no step is under way."""
+
+    def __init__(self, check: Callable[[], None]) -> None:
+        super().__init__()
+        self.check = check
+
+    def _on_rollout_start(self) -> None:
+        self.check()
+
+    def _on_step(self) -> bool:
+        return True
+
+
 class Checkpointer(BaseCallback):
     """Every ``save_freq`` vector steps: save the model, its replay buffer and the counters.
 

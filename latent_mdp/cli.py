@@ -80,6 +80,8 @@ def main(argv: list[str] | None = None) -> int:
     except (FileNotFoundError, FileExistsError, ValueError) as error:
         print(f"latent-mdp: error: {error}", file=sys.stderr)
         return 2
+    except KeyboardInterrupt:
+        return 130  # what was saved, or that nothing was, has been printed
     return 0
 
 

@@ -19,10 +19,11 @@ from stable_baselines3.common.base_class import BaseAlgorithm
 from tqdm.auto import tqdm
 
 from latent_mdp.buffer_files import load_buffer
-from latent_mdp.callbacks import Checkpointer, LiveProgress, PeriodicEval, read_checkpoint_state
+from latent_mdp.callbacks import Checkpointer, InterruptCheck, LiveProgress, PeriodicEval, read_checkpoint_state
 from latent_mdp.envs.registry import make_inner, make_vec
 from latent_mdp.evaluation import base_actor, evaluate, model_actor, paired_difference
 from latent_mdp.hyperparams import TrainConfig, algorithm_class, load_hyperparams
+from latent_mdp.interrupt import DeferredInterrupt
 from latent_mdp.vector import LatentActionVecEnv
 from latent_mdp.video import record_episode
 from latent_mdp.warmup import warmup_replay_buffer
@@ -185,7 +186,14 @@ def train(
             _add_demos(model, env_id, cfg, env, seed)
         env_steps = 0  # the warm-up's env steps count in the budget's env steps
         if cfg.warmup_steps:
-            env_steps = warmup_replay_buffer(model, cfg.warmup_steps, seed=seed, progress=progress).env_steps
+            with DeferredInterrupt() as interrupt:
+                try:
+                    env_steps = warmup_replay_buffer(
+                        model, cfg.warmup_steps, seed=seed, progress=progress, check=interrupt.check
+                    ).env_steps
+                except KeyboardInterrupt:
+                    tqdm.write(f"interrupted during the Gaussian warm-up: no checkpoint exists yet in {run_dir}; start again without --resume")
+                    raise
 
     def save_video(row: dict[str, Any]) -> None:
         if videos:
@@ -201,12 +209,14 @@ def train(
     periodic = PeriodicEval(eval_env, cfg.eval_freq, cfg.eval_episodes, run_dir, live, seed=EVAL_SEED, on_eval=save_video)
     checkpointer = Checkpointer(run_dir, save_freq=cfg.eval_freq, progress=live, seconds_before=seconds_before, started_at=start)
     remaining = max(0, steps - model.num_timesteps)
-    try:
-        model.learn(remaining, callback=[live, periodic, checkpointer], reset_num_timesteps=checkpoint is None, tb_log_name="run")
-    except KeyboardInterrupt:
-        tqdm.write("interrupted: saving a checkpoint to resume from")
-        checkpointer.save()
-        raise
+    with DeferredInterrupt() as interrupt:
+        try:
+            callbacks = [InterruptCheck(interrupt.check), live, periodic, checkpointer]
+            model.learn(remaining, callback=callbacks, reset_num_timesteps=checkpoint is None, tb_log_name="run")
+        except KeyboardInterrupt:
+            checkpointer.save()
+            tqdm.write(f"interrupted: saved a checkpoint at {model.num_timesteps} latent steps; continue with --resume")
+            raise
     checkpointer.save()
     model.save(run_dir / "final_model.zip")
     seconds = checkpointer.train_seconds

@@ -10,7 +10,7 @@ from __future__ import annotations
 import copy
 import math
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Callable
 
 import numpy as np
 from stable_baselines3.common.off_policy_algorithm import OffPolicyAlgorithm
@@ -55,7 +55,12 @@ def _with_terminal_observations(new_obs: Any, dones: np.ndarray, infos: list[dic
 
 
 def warmup_replay_buffer(
-    model: OffPolicyAlgorithm, n_steps: int, *, seed: int | None = None, progress: bool = True
+    model: OffPolicyAlgorithm,
+    n_steps: int,
+    *,
+    seed: int | None = None,
+    progress: bool = True,
+    check: Callable[[], None] | None = None,
 ) -> WarmupResult:
     """Add ``n_steps`` latent transitions with Gaussian noise to ``model.replay_buffer``.
 
@@ -69,6 +74,7 @@ def warmup_replay_buffer(
         n_steps: latent transitions to add (rounded up to a multiple of the number of envs).
         seed: seed of the noise draws.
         progress: show a progress bar.
+        check: called before every round (e.g. :meth:`latent_mdp.interrupt.DeferredInterrupt.check`).
 
     Returns:
         The transitions added and the inner env steps they cost (count them in a budget).
@@ -84,6 +90,8 @@ def warmup_replay_buffer(
     obs = env.reset()
     env_steps = 0
     for _ in tqdm(range(rounds), desc="Gaussian warm-up", disable=not progress):
+        if check is not None:
+            check()
         actions = noise_space.sample_gaussian_action(rng, env.num_envs)
         new_obs, rewards, dones, infos = env.step(actions)
         env_steps += sum(int(info.get("inner_steps", 1)) for info in infos)
