@@ -20,7 +20,7 @@ __all__ = ["main"]
 
 DEMO_ENV = "DSRL-PushT-flow-v0"
 DEMO_STEPS = 3_000
-DEMO_EPISODES = 300
+DEMO_EPISODES = 400
 
 
 def main(argv: list[str] | None = None) -> None:
