@@ -32,6 +32,11 @@ def _make_noise_space(policy: NoisePolicy, noise: NoiseSpace | NoiseMode, noise_
     return NoiseSpace(policy.chunk_size, policy.noise_dim, mode=noise, bound=noise_bound)
 
 
+def _is_integer(value: Any) -> bool:
+    """True for Python and numpy integers, not for bools (``True`` is no horizon)."""
+    return isinstance(value, (int, np.integer)) and not isinstance(value, bool)
+
+
 class LatentCore:
     """Policy calls and bookkeeping of the latent-action MDP, for ``N >= 1`` envs at once.
 
@@ -67,9 +72,7 @@ class LatentCore:
             raise TypeError(f"policy must implement latent_mdp.NoisePolicy; got {type(policy).__name__}")
         self.policy = policy
         self.noise_space = _make_noise_space(policy, noise, noise_bound)
-        if action_horizon is not None and (
-            isinstance(action_horizon, bool) or not isinstance(action_horizon, (int, np.integer))
-        ):
+        if action_horizon is not None and not _is_integer(action_horizon):
             raise ValueError(f"action_horizon must be an integer; got {action_horizon!r} ({type(action_horizon).__name__})")
         self.action_horizon = policy.chunk_size if action_horizon is None else int(action_horizon)
         if not 1 <= self.action_horizon <= policy.chunk_size:
@@ -80,7 +83,7 @@ class LatentCore:
             raise ValueError(f"reward must be 'sum' or 'discounted'; got {reward!r}")
         if not 0.0 <= gamma <= 1.0:
             raise ValueError(f"gamma must lie in [0, 1]; got {gamma}")
-        if isinstance(replans, bool) or not isinstance(replans, (int, np.integer)) or replans < 1:
+        if not _is_integer(replans) or replans < 1:
             raise ValueError(f"replans must be an integer >= 1; got {replans!r}")
         self.reward_mode: RewardMode = reward
         self.gamma = gamma
@@ -115,6 +118,17 @@ class LatentCore:
         """The discount of M^w for an env-level ``gamma``: ``gamma ** (action_horizon * replans)``."""
         return latent_discount(gamma, self.env_steps_per_action)
 
+    def _context(self, env_observations: list[Any]) -> PolicyContext:
+        """The policy's context of ``N`` env observations, each checked to be finite first."""
+        for i, obs in enumerate(env_observations):
+            check_finite_observation(obs, f"env {i}'s observation")
+        return encode_checked(self.policy, stack_observations(env_observations), len(env_observations))
+
+    def _decode_noise(self, ctx: PolicyContext, w: np.ndarray) -> np.ndarray:
+        """The first ``action_horizon`` actions ``(N, h, A)`` that noises ``w`` ``(N, H, D)`` decode to."""
+        actions = decode_checked(self.policy, ctx, torch.from_numpy(w).to(self.policy.device)).cpu().numpy()
+        return actions[:, : self.action_horizon]
+
     def encode(self, env_observations: list[Any]) -> tuple[PolicyContext, list[Any]]:
         """Encode ``N`` env observations in one call; return the context and the actor's observations.
 
@@ -122,9 +136,7 @@ class LatentCore:
             ValueError: an observation holds NaN or inf, or the policy's features are not finite
                 or not ``(N, feature_dim)``; the message names the env or the policy.
         """
-        for i, obs in enumerate(env_observations):
-            check_finite_observation(obs, f"env {i}'s observation")
-        ctx = encode_checked(self.policy, stack_observations(env_observations), len(env_observations))
+        ctx = self._context(env_observations)
         features = None
         if self.observations.needs_features:
             features = self.policy.features(ctx).detach().cpu().numpy()
@@ -150,9 +162,7 @@ class LatentCore:
             The noise ``w`` ``(N, H, D)`` and the actions to execute ``(N, h, A)`` in env units.
         """
         w = self.noise_space.to_noise(u)
-        noise = torch.from_numpy(w).to(self.policy.device)
-        actions = decode_checked(self.policy, ctx, noise).cpu().numpy()
-        return w, actions[:, : self.action_horizon]
+        return w, self._decode_noise(ctx, w)
 
     def execute(self, envs: list[gym.Env], ctx: PolicyContext, u: np.ndarray) -> tuple[np.ndarray, list[ChunkResult]]:
         """One latent step in each of ``N`` envs: decode, execute, and re-plan ``replans - 1`` times.
@@ -172,11 +182,8 @@ class LatentCore:
             active = [i for i, r in enumerate(results) if not (r.terminated or r.truncated)]
             if not active:
                 break
-            observations = [results[i].observation for i in active]
-            sub_ctx = encode_checked(self.policy, stack_observations(observations), len(active))
-            noise = torch.from_numpy(w[active]).to(self.policy.device)
-            sub_actions = decode_checked(self.policy, sub_ctx, noise).cpu().numpy()[:, : self.action_horizon]
-            for i, a in zip(active, sub_actions):
+            sub_ctx = self._context([results[i].observation for i in active])
+            for i, a in zip(active, self._decode_noise(sub_ctx, w[active])):
                 later = run_chunk(envs[i], a, self.reward_mode, self.gamma)
                 results[i] = chain_chunks(results[i], later, self.reward_mode, self.gamma)
         return w, results

@@ -87,3 +87,16 @@ def test_bad_replans_raise(bad) -> None:
 def test_dsrl_na_rejects_replanned_noise() -> None:
     with pytest.raises(ValueError, match="replans"):
         DSRLNA("MlpPolicy", make(replans=2))
+
+
+class NaNAfterTwoSteps(LineEnv):
+    def step(self, action):
+        obs, *rest = super().step(action)
+        return (obs * np.nan if self.steps == h else obs), *rest
+
+
+def test_a_nan_observation_between_replans_raises_before_it_is_encoded() -> None:
+    env = LatentActionWrapper(NaNAfterTwoSteps(action_dim=A), AnalyticPolicy(H, A), action_horizon=h, noise="full", replans=2)
+    env.reset(seed=0)
+    with pytest.raises(ValueError, match="holds NaN or inf"):
+        env.step(np.zeros(H * A, dtype=np.float32))
