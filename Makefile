@@ -18,7 +18,8 @@ $(VENV)/.installed: pyproject.toml
 venv: $(VENV)/.installed
 
 demo: venv
-	$(PY) -m latent_mdp.demo
+	$(PY) -m latent_mdp.sb3.demo
 
 test: venv
+	$(VENV)/bin/ruff check .
 	HF_HUB_OFFLINE=1 $(PY) -m pytest -q

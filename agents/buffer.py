@@ -14,7 +14,7 @@ the env observation, the policy's features, or both. They may be ``Box`` arrays 
 
 **Chunks.** The action critic values the chunk the agent chose, so a row stores ``h`` actions even
 when the episode ended after ``n < h`` inner steps. The unexecuted tail is the decoded chunk's own
-tail when the info carries it (``"decoded_chunk"``), else the last executed action repeated (the
+tail when the info carries it (``"planned_actions"``), else the last executed action repeated (the
 robot holds still: offline data, or rows added from outside DSRLNA). Either way the tail never
 changed the outcome, and the critic's input stays a plain chunk, the same kind it is queried on
 at ``pi_dp(s', pi^w(s'))``. A mask input was rejected: the executed count is an outcome of the
@@ -158,9 +158,9 @@ def pad_chunk(executed: np.ndarray, horizon: int) -> np.ndarray:
 
 
 def stored_chunk(info: dict[str, Any], horizon: int) -> np.ndarray:
-    """The ``(h, A)`` chunk to store for one M^w step: ``decoded_chunk`` if known, else padded."""
-    if "decoded_chunk" in info:
-        return np.asarray(info["decoded_chunk"], dtype=np.float32)[:horizon]
+    """The ``(h, A)`` chunk to store for one M^w step: ``planned_actions`` if known, else padded."""
+    if "planned_actions" in info:
+        return np.asarray(info["planned_actions"], dtype=np.float32)[:horizon]
     return pad_chunk(info["executed_actions"], horizon)
 
 

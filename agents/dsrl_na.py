@@ -72,9 +72,9 @@ from agents.buffer import BankRows, ChunkReplayBuffer, ChunkReplayBufferSamples,
 from agents.env_access import LatentEnv, latent_env_of
 from agents.offline import ChunkTransitions
 from agents.policies import DSRLNAPolicy, VectorObservationExtractor
-from latent_mdp.noise_prior import noise_prior_log_prob
 from latent_mdp.observations import batch_size_of
 from latent_mdp.policy import Observation, PolicyContext, decode_checked, encode_checked
+from latent_mdp.sb3.noise_prior import noise_prior_log_prob
 
 __all__ = ["DSRLNA"]
 
@@ -105,7 +105,7 @@ class DSRLNA(OffPolicyAlgorithm):
         target_entropy: entropy target of ``pi^w`` in ``u`` coordinates (recipe: 0).
         noise_prior: regularize ``pi^w`` toward the base noise ``N(0, I)`` instead of toward
             high entropy: the actor's ``log pi(u | s)`` becomes ``log pi(u | s) - log p(u)``
-            (:func:`latent_mdp.noise_prior.noise_prior_log_prob`), so ``alpha`` weighs a KL and
+            (:func:`latent_mdp.sb3.noise_prior.noise_prior_log_prob`), so ``alpha`` weighs a KL and
             ``target_entropy = -c`` holds it near ``c`` nats, as ``NoisePriorPolicy`` does for SAC.
         target_update_interval: updates between Polyak updates of the action-critic target.
     """

@@ -19,7 +19,7 @@ import numpy as np
 from stable_baselines3.common.vec_env import DummyVecEnv, VecEnv
 
 from latent_mdp.core import LatentCore
-from latent_mdp.vector import LatentActionVecEnv
+from latent_mdp.sb3.vec_env import LatentActionVecEnv
 from latent_mdp.wrapper import LatentActionWrapper
 
 __all__ = ["ChunkSpec", "LatentEnv", "latent_env_of"]

@@ -5,10 +5,10 @@
 * ``sac-raw``: SB3 SAC on the plain task env (the raw action space), from scratch.
 * ``residual-sac``: SB3 SAC on :class:`latent_mdp.residual.ResidualActionWrapper`.
 
-The SAC baselines train like :func:`latent_mdp.train.train` (same progress bar, periodic
-evaluation, checkpoints and resume, from :mod:`latent_mdp.callbacks`) and are evaluated with the
-same metrics on the same start states (``latent_mdp.evaluation.evaluate``, seed
-``latent_mdp.train.EVAL_SEED``). Their hyperparameters are in ``benchmarks/baselines.yml``.
+The SAC baselines train like :func:`latent_mdp.sb3.train.train` (same progress bar, periodic
+evaluation, checkpoints and resume, from :mod:`latent_mdp.sb3.callbacks`) and are evaluated with the
+same metrics on the same start states (``latent_mdp.sb3.evaluation.evaluate``, seed
+``latent_mdp.sb3.train.EVAL_SEED``). Their hyperparameters are in ``benchmarks/baselines.yml``.
 """
 
 from __future__ import annotations
@@ -24,14 +24,15 @@ from stable_baselines3.common.vec_env import DummyVecEnv
 
 from benchmarks.methods import SAC_BASELINES
 from benchmarks.overrides import merge_entry, read_yaml
-from latent_mdp.buffer_files import load_buffer
-from latent_mdp.callbacks import Checkpointer, LiveProgress, PeriodicEval, read_checkpoint_state
-from latent_mdp.envs.pusht import load_base_policy
-from latent_mdp.envs.registry import ENV_IDS, make_inner, make_vec
-from latent_mdp.evaluation import Actor, EvalResult, base_actor, evaluate, model_actor
-from latent_mdp.hyperparams import OWN_KEYS, TrainConfig
+from latent_mdp.envs.registry import ENV_IDS, make_inner
 from latent_mdp.residual import ResidualActionWrapper
-from latent_mdp.train import EVAL_SEED
+from latent_mdp.sb3.buffer_files import load_buffer
+from latent_mdp.sb3.callbacks import Checkpointer, LiveProgress, PeriodicEval, read_checkpoint_state
+from latent_mdp.sb3.envs import make_sb3_vec_env
+from latent_mdp.sb3.evaluation import Actor, EvalResult, base_actor, evaluate, model_actor
+from latent_mdp.sb3.hyperparams import OWN_KEYS, TrainConfig
+from latent_mdp.sb3.train import EVAL_SEED
+from latent_mdp.tasks.pusht.presets import load_base_policy
 
 __all__ = ["BASELINES_YAML", "baseline_config", "evaluate_base", "train_sac_baseline"]
 
@@ -51,7 +52,7 @@ def baseline_config(method: str, env_id: str, override: dict[str, Any] | None = 
 
 def evaluate_base(env_id: str, noise: str, episodes: int, *, seed: int, env_kwargs: dict[str, Any]) -> EvalResult:
     """The base policy alone on ``env_id``: ``noise="gaussian"`` (``w ~ N(0, I)``) or ``"zero"``."""
-    env = make_vec(env_id, min(MAX_EVAL_ENVS, episodes), **env_kwargs)
+    env = make_sb3_vec_env(env_id, min(MAX_EVAL_ENVS, episodes), **env_kwargs)
     if noise == "gaussian":
         actor: Actor = base_actor(env.noise_space, env.num_envs, seed)
     elif noise == "zero":
@@ -97,7 +98,7 @@ def train_sac_baseline(
     """Train ``method`` for ``env_steps`` env steps (all envs together); resume from ``run_dir``.
 
     Returns:
-        ``env_steps``, ``eval_history`` (rows as :class:`latent_mdp.callbacks.PeriodicEval`
+        ``env_steps``, ``eval_history`` (rows as :class:`latent_mdp.sb3.callbacks.PeriodicEval`
         writes them) and ``trained`` (the final evaluation over ``final_episodes``).
     """
     make_env = _env_factory(method, env_id, cfg.env_kwargs)

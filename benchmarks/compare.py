@@ -4,7 +4,7 @@
     python -m benchmarks.compare DSRL-PushT-flow-v0 --quick        # minutes: tiny budgets, 1 seed
 
 Methods (:data:`METHODS`): the base policy alone (``w ~ N(0, I)`` and ``w = 0``), DSRL with SAC,
-TD3, TQC, CrossQ and DSRL-NA (:func:`latent_mdp.train.train`), SAC on the raw action space and
+TD3, TQC, CrossQ and DSRL-NA (:func:`latent_mdp.sb3.train.train`), SAC on the raw action space and
 residual SAC (:mod:`benchmarks.baselines`). Budgets are in inner env steps for every method; a
 DSRL run gets ``ceil(env_steps / action_horizon)`` latent steps, plus its Gaussian warm-up
 (``warmup_latent_steps`` in its JSON; its env steps are on the curve's x axis).
@@ -43,7 +43,7 @@ from benchmarks.comparison import FULL, QUICK, QUICK_YAML, RESULTS, Budget, Comp
 from benchmarks.methods import METHODS, SAC_BASELINES
 from benchmarks.overrides import method_entry, read_yaml
 from benchmarks.runners import runner
-from latent_mdp.callbacks import read_checkpoint_state
+from latent_mdp.sb3.callbacks import read_checkpoint_state
 
 __all__ = ["FULL", "METHODS", "QUICK", "QUICK_YAML", "RESULTS", "Budget", "Comparison", "main", "run_comparison", "run_one"]
 
@@ -162,7 +162,8 @@ def run_comparison(comparison: Comparison) -> list[dict[str, Any]]:
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="python -m benchmarks.compare", description=__doc__.split("\n\n")[0])
     parser.add_argument("env_ids", nargs="+", metavar="ENV_ID", help="registered DSRL env ids")
-    parser.add_argument("--methods", nargs="+", default=list(METHODS), choices=list(METHODS), metavar="METHOD", help=f"some of {', '.join(METHODS)} (default: all)")
+    parser.add_argument("--methods", nargs="+", default=list(METHODS), choices=list(METHODS), metavar="METHOD",
+                        help=f"some of {', '.join(METHODS)} (default: all)")
     parser.add_argument("--seeds", nargs="+", type=int, help="default: 0 1 2 (--quick: 0)")
     parser.add_argument("--quick", action="store_true", help="tiny budgets and networks (benchmarks/quick.yml): minutes")
     parser.add_argument("--env-steps", type=int, help=f"training budget in env steps (default {FULL.env_steps}, --quick {QUICK.env_steps})")

@@ -33,10 +33,10 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 import torch  # noqa: E402
 
 from agents import DSRLNA  # noqa: E402
-from latent_mdp.envs.registry import make_vec  # noqa: E402
-from latent_mdp.hyperparams import load_hyperparams  # noqa: E402
 from latent_mdp.observations import batch_size_of  # noqa: E402
 from latent_mdp.policy import NoisePolicy  # noqa: E402
+from latent_mdp.sb3.envs import make_sb3_vec_env  # noqa: E402
+from latent_mdp.sb3.hyperparams import load_hyperparams  # noqa: E402
 
 IDS = ("DSRL-PushT-flow-v0", "DSRL-PushT-pi0-v0")
 MODES = {"fresh": False, "bank": True}
@@ -73,8 +73,8 @@ def measure(env_id: str, noise_bank: bool, updates: int, warmup: int, overrides:
     """One model on ``env_id`` with the shipped settings (``overrides`` replace some): calls per update and updates/s."""
     cfg = load_hyperparams(env_id, "dsrl-na")
     settings = {key: cfg.algo_kwargs[key] for key in SETTING_KEYS if key in cfg.algo_kwargs} | overrides
-    env = make_vec(env_id, 1, **cfg.env_kwargs)
-    counter = CallCounter(env.policy)
+    env = make_sb3_vec_env(env_id, 1, **cfg.env_kwargs)
+    counter = CallCounter(env.base_policy)
     model = DSRLNA(
         "MlpPolicy", env, learning_starts=warmup, buffer_size=10 * warmup, gradient_steps=1, seed=0,
         noise_bank=noise_bank, **settings,

@@ -30,7 +30,7 @@ PARTS = ("base", "trained", "trained_stochastic")
 
 
 def run_seed(env_id: str, algo: str, steps: int, seed: int, config: Path | None, run_dir: Path, episodes: int) -> dict:
-    from latent_mdp.train import train
+    from latent_mdp.sb3.train import train
 
     summary_file = run_dir / "summary.json"
     if summary_file.exists():

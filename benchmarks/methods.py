@@ -19,6 +19,6 @@ METHODS: dict[str, str] = {
 BASE_NOISE = {"base-noise": "gaussian", "base-zero": "zero"}
 """The base policy alone: method -> its noise."""
 DSRL_ALGOS = {"dsrl-sac": "sac", "dsrl-td3": "td3", "dsrl-tqc": "tqc", "dsrl-crossq": "crossq", "dsrl-na": "dsrl-na"}
-"""DSRL on M^w: method -> the algorithm name of ``latent_mdp.train``."""
+"""DSRL on M^w: method -> the algorithm name of ``latent_mdp.sb3.train``."""
 SAC_BASELINES = ("sac-raw", "residual-sac")
 """SAC outside M^w (``benchmarks.baselines``)."""

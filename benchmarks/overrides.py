@@ -25,7 +25,7 @@ import yaml
 __all__ = ["CHECKPOINT_KEYS", "DSRL_ONLY_KEYS", "merge_entry", "method_entry", "read_yaml"]
 
 MERGED_KEYS = ("env_kwargs", "policy_kwargs")
-"""Keys whose mappings are merged key by key (as :func:`latent_mdp.hyperparams.load_hyperparams` does)."""
+"""Keys whose mappings are merged key by key (as :func:`latent_mdp.sb3.hyperparams.load_hyperparams` does)."""
 DSRL_ONLY_KEYS = ("warmup_steps", "env_kwargs", "n_noise_samples", "n_noise_critic_steps", "critic_combine")
 CHECKPOINT_KEYS = ("policy_path", "task")
 

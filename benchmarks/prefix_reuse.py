@@ -36,7 +36,7 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 import torch  # noqa: E402
 
 from latent_mdp.policies.lerobot import LeRobotNoisePolicy, build_random_policy  # noqa: E402
-from latent_mdp.policies.lerobot.tiny import pusht_observations  # noqa: E402
+from latent_mdp.tasks.pusht.stats import pusht_observations  # noqa: E402
 
 KS = (1, 4, 16)
 NS = (1, 4, 16)

@@ -17,10 +17,10 @@ import yaml
 from benchmarks.baselines import baseline_config, evaluate_base, train_sac_baseline
 from benchmarks.comparison import Comparison
 from benchmarks.methods import BASE_NOISE, DSRL_ALGOS, METHODS, SAC_BASELINES
-from latent_mdp.callbacks import read_checkpoint_state
-from latent_mdp.envs.registry import make_vec
-from latent_mdp.hyperparams import TrainConfig, load_hyperparams
-from latent_mdp.train import train
+from latent_mdp.sb3.callbacks import read_checkpoint_state
+from latent_mdp.sb3.envs import make_sb3_vec_env
+from latent_mdp.sb3.hyperparams import TrainConfig, load_hyperparams
+from latent_mdp.sb3.train import train
 
 __all__ = ["Runner", "runner"]
 
@@ -57,13 +57,13 @@ def _action_horizon(env_id: str, env_kwargs: dict[str, Any]) -> int:
     """Env steps per latent step of ``env_id`` with these kwargs (loads the policy if not given)."""
     if env_kwargs.get("action_horizon") is not None:
         return int(env_kwargs["action_horizon"])
-    env = make_vec(env_id, 1, **env_kwargs)
+    env = make_sb3_vec_env(env_id, 1, **env_kwargs)
     env.close()
     return env.batch.core.action_horizon
 
 
 def _run_dsrl(comparison: Comparison, method: str, seed: int, entry: dict[str, Any]) -> dict[str, Any]:
-    """DSRL via :func:`latent_mdp.train.train`: the env-step budget in latent steps, the curve's evaluation schedule."""
+    """DSRL via :func:`latent_mdp.sb3.train.train`: the env-step budget in latent steps, the curve's evaluation schedule."""
     algo, run_dir, budget = DSRL_ALGOS[method], comparison.run_dir(method, seed), comparison.budget
     cfg, _ = _train_config(comparison, algo, entry, run_dir)
     horizon = _action_horizon(comparison.env_id, cfg.env_kwargs)

@@ -37,8 +37,9 @@ def rss_mb() -> float:
 
 
 def _make(part: str, env_id: str) -> Any:
-    import latent_mdp  # noqa: F401  (registers the ids)
     import gymnasium as gym
+
+    import latent_mdp  # noqa: F401  (registers the ids)
     from latent_mdp.envs.registry import make_inner
 
     if part == "latent":

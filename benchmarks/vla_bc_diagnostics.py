@@ -1,7 +1,7 @@
 """How well a PushT VLA base policy fits its demonstrations, and whether it reads its state.
 
 For each LeRobot checkpoint (default: the shipped pi0, pi0.5 and SmolVLA), on frames of the
-PushT demonstrations (``data/pusht_demos``, made by ``python -m latent_mdp.envs.pusht_demos``):
+PushT demonstrations (``data/pusht_demos``, made by ``python -m latent_mdp.builders.pusht_demos``):
 
 * ``flow_loss``: the policy's own flow-matching loss (``policy.forward``, normalized units) at fixed
   times ``t``, on the true observations and with ``observation.state`` and
@@ -30,9 +30,9 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
 import torch  # noqa: E402
 
-from latent_mdp.envs.pusht import ASSETS, PUSHT_TASK  # noqa: E402
-from latent_mdp.envs.pusht_lerobot_training import IMAGE_KEY, DemoTensors, load_demo_tensors  # noqa: E402
+from latent_mdp.builders.pusht_lerobot_training import IMAGE_KEY, DemoTensors, load_demo_tensors  # noqa: E402
 from latent_mdp.policies.lerobot import LeRobotNoisePolicy  # noqa: E402
+from latent_mdp.tasks.pusht.presets import ASSETS, PUSHT_TASK  # noqa: E402
 
 RESULTS = Path(__file__).resolve().parent / "results" / "vla_bc_diagnostics.json"
 TIMES = (0.1, 0.5, 0.9, 0.999)
@@ -119,7 +119,7 @@ def main() -> None:
     parser.add_argument("--frames", type=int, default=256)
     args = parser.parse_args()
     if not args.demos.is_dir():
-        parser.error(f"no demonstrations at {args.demos}: make them with `python -m latent_mdp.envs.pusht_demos`")
+        parser.error(f"no demonstrations at {args.demos}: make them with `python -m latent_mdp.builders.pusht_demos`")
     torch.set_num_threads(1)
     results = json.loads(RESULTS.read_text()) if RESULTS.is_file() else {}
     demos: dict[int, DemoTensors] = {}

@@ -14,8 +14,9 @@ import numpy as np
 import torch
 
 from latent_mdp.chunk import ChunkResult, RewardMode, chain_chunks, latent_discount, run_chunk, validate_latent_action
+from latent_mdp.config import LatentMDPConfig
 from latent_mdp.noise_space import NoiseMode, NoiseSpace
-from latent_mdp.observations import ObservationBuilder, ObsMode, check_finite_observation, stack_observations
+from latent_mdp.observations import ObservationBuilder, check_finite_observation, stack_observations
 from latent_mdp.policy import NoisePolicy, PolicyContext, decode_checked, encode_checked
 
 __all__ = ["LatentCore"]
@@ -32,64 +33,39 @@ def _make_noise_space(policy: NoisePolicy, noise: NoiseSpace | NoiseMode, noise_
     return NoiseSpace(policy.chunk_size, policy.noise_dim, mode=noise, bound=noise_bound)
 
 
-def _is_integer(value: Any) -> bool:
-    """True for Python and numpy integers, not for bools (``True`` is no horizon)."""
-    return isinstance(value, (int, np.integer)) and not isinstance(value, bool)
-
-
 class LatentCore:
     """Policy calls and bookkeeping of the latent-action MDP, for ``N >= 1`` envs at once.
 
     Args:
         policy: the frozen base policy.
         env_observation_space: the inner env's (single) observation space.
-        noise: a :class:`NoiseSpace`, or a mode name built with ``noise_bound``.
-        action_horizon: ``h <= H`` actions executed per latent step (default ``H``).
-        obs_mode: what the latent actor observes (see :class:`ObservationBuilder`).
-        reward: ``"sum"`` or ``"discounted"`` (with ``gamma``) within a chunk.
-        strict: reject out-of-bound latent actions instead of clipping them.
-        replans: chunks one latent action drives. With ``replans = R > 1`` the base policy
-            re-plans every ``action_horizon`` steps from its new observation with the *same*
-            noise, ``R`` times: one decision then spans ``R * action_horizon`` env steps (so it
-            decides more of the outcome), while the base still closes the loop every chunk.
+        config: the settings of M^w (:class:`LatentMDPConfig`; default: its defaults).
+        **options: settings that override ``config``'s (its field names).
+
+    Raises:
+        TypeError: ``policy`` is not a :class:`NoisePolicy`, or an option is unknown.
+        ValueError: a setting is invalid, or does not fit the policy (``action_horizon > H``,
+            a :class:`NoiseSpace` of another shape, features the policy lacks).
     """
 
     def __init__(
-        self,
-        policy: NoisePolicy,
-        env_observation_space: gym.Space,
-        *,
-        noise: NoiseSpace | NoiseMode = "repeat",
-        noise_bound: float = 1.5,
-        action_horizon: int | None = None,
-        obs_mode: ObsMode = "env",
-        reward: RewardMode = "sum",
-        gamma: float = 0.99,
-        strict: bool = False,
-        replans: int = 1,
+        self, policy: NoisePolicy, env_observation_space: gym.Space, config: LatentMDPConfig | None = None, **options: Any
     ) -> None:
         if not isinstance(policy, NoisePolicy):
             raise TypeError(f"policy must implement latent_mdp.NoisePolicy; got {type(policy).__name__}")
+        config = LatentMDPConfig(**options) if config is None else config.replace(**options)
         self.policy = policy
-        self.noise_space = _make_noise_space(policy, noise, noise_bound)
-        if action_horizon is not None and not _is_integer(action_horizon):
-            raise ValueError(f"action_horizon must be an integer; got {action_horizon!r} ({type(action_horizon).__name__})")
-        self.action_horizon = policy.chunk_size if action_horizon is None else int(action_horizon)
-        if not 1 <= self.action_horizon <= policy.chunk_size:
-            raise ValueError(
-                f"action_horizon must lie in [1, chunk_size={policy.chunk_size}]; got {action_horizon}"
-            )
-        if reward not in ("sum", "discounted"):
-            raise ValueError(f"reward must be 'sum' or 'discounted'; got {reward!r}")
-        if not 0.0 <= gamma <= 1.0:
-            raise ValueError(f"gamma must lie in [0, 1]; got {gamma}")
-        if not _is_integer(replans) or replans < 1:
-            raise ValueError(f"replans must be an integer >= 1; got {replans!r}")
-        self.reward_mode: RewardMode = reward
-        self.gamma = gamma
-        self.strict = strict
-        self.replans = int(replans)
-        self.observations = ObservationBuilder(env_observation_space, policy.feature_dim, obs_mode, policy.name)
+        self.noise_space = _make_noise_space(policy, config.noise, config.noise_bound)
+        self.action_horizon = policy.chunk_size if config.action_horizon is None else int(config.action_horizon)
+        if self.action_horizon > policy.chunk_size:
+            raise ValueError(f"action_horizon must lie in [1, chunk_size={policy.chunk_size}]; got {config.action_horizon}")
+        self.config = config.replace(noise=self.noise_space, noise_bound=self.noise_space.bound, action_horizon=self.action_horizon)
+        """The settings, resolved against the policy: ``noise`` is a :class:`NoiseSpace`, ``action_horizon`` set."""
+        self.reward_mode: RewardMode = config.reward
+        self.gamma = float(config.gamma)
+        self.strict = bool(config.strict)
+        self.replans = int(config.replans)
+        self.observations = ObservationBuilder(env_observation_space, policy.feature_dim, config.obs_mode, policy.name)
         self.action_space = self.noise_space.action_space
 
     @property
@@ -97,17 +73,14 @@ class LatentCore:
         return self.observations.space
 
     @property
+    def base_policy(self) -> NoisePolicy:
+        """The frozen base policy (``policy``), under the name that the SB3 layer uses."""
+        return self.policy
+
+    @property
     def options(self) -> dict[str, Any]:
         """The keyword arguments that rebuild this core's settings around the same policy."""
-        return {
-            "noise": self.noise_space,
-            "action_horizon": self.action_horizon,
-            "obs_mode": self.observations.obs_mode,
-            "reward": self.reward_mode,
-            "gamma": self.gamma,
-            "strict": self.strict,
-            "replans": self.replans,
-        }
+        return self.config.as_kwargs()
 
     @property
     def env_steps_per_action(self) -> int:
@@ -200,7 +173,7 @@ class LatentCore:
         return {
             **result.info,
             "executed_actions": result.executed_actions,
-            "decoded_chunk": result.planned_actions,
+            "planned_actions": result.planned_actions,
             "inner_steps": result.inner_steps,
             "noise": w,
             "latent_action": u,

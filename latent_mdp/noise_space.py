@@ -153,6 +153,16 @@ class NoiseSpace:
         shape = (self.dim,) if n is None else (n, self.dim)
         return np.clip(rng.standard_normal(shape) / self.bound, -1.0, 1.0).astype(np.float32)
 
+    def _settings(self) -> tuple:
+        return (self.chunk_size, self.noise_dim, self.mode, self.bound, self.n_knots, self.steer_dims, self.held, self.seed)
+
+    def __eq__(self, other: object) -> bool:
+        """Two noise spaces are equal when they map every latent action to the same noise."""
+        return isinstance(other, NoiseSpace) and self._settings() == other._settings()
+
+    def __hash__(self) -> int:
+        return hash(self._settings())
+
     def __repr__(self) -> str:
         extra = f", n_knots={self.n_knots}" if self.mode == "knots" else ""
         return (

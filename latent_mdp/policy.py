@@ -16,6 +16,7 @@ action dim ``A``. Noise row ``i`` of a ``(B*K, H, D)`` batch belongs to context 
 from __future__ import annotations
 
 import abc
+
 import numpy as np
 import torch
 

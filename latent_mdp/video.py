@@ -9,6 +9,7 @@ import gymnasium as gym
 import numpy as np
 
 from latent_mdp.core import LatentCore
+from latent_mdp.metrics import EpisodeMetrics
 from latent_mdp.wrapper import LatentActionWrapper
 
 __all__ = ["FrameRecorder", "record_episode"]
@@ -35,7 +36,13 @@ class FrameRecorder(gym.Wrapper):
 
 
 def record_episode(
-    inner_env: gym.Env, core: LatentCore, actor: Callable[[Any], np.ndarray], path: str | Path, seed: int = 0, fps: int = 10
+    inner_env: gym.Env,
+    core: LatentCore,
+    actor: Callable[[Any], np.ndarray],
+    path: str | Path,
+    seed: int = 0,
+    fps: int = 10,
+    metrics: EpisodeMetrics | None = None,
 ) -> dict[str, float]:
     """Run one episode of ``actor`` on ``inner_env`` steered like ``core``, and write it to ``path``.
 
@@ -43,12 +50,14 @@ def record_episode(
         inner_env: a fresh task env with ``render_mode="rgb_array"``.
         core: the settings (policy, noise space, horizon, obs mode) of the training env.
         actor: maps a batch of one observation to latent actions ``(1, k)``.
+        metrics: the task's info keys (default: success as ``info["is_success"]``).
 
     Returns:
         The episode's return, success and number of frames.
     """
     import imageio.v2 as imageio
 
+    success_key = (metrics or EpisodeMetrics()).success
     recorder = FrameRecorder(inner_env)
     env = LatentActionWrapper(recorder, core.policy, **core.options)
     obs, _ = env.reset(seed=seed)
@@ -57,7 +66,7 @@ def record_episode(
         batch = {k: v[None] for k, v in obs.items()} if isinstance(obs, dict) else obs[None]
         obs, reward, terminated, truncated, info = env.step(actor(batch)[0])
         total += float(reward)
-        success |= bool(info.get("is_success", False))
+        success |= bool(info.get(success_key, False))
         done = terminated or truncated
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)

@@ -5,10 +5,10 @@ from __future__ import annotations
 from typing import Any, SupportsFloat
 
 import gymnasium as gym
-from latent_mdp.chunk import RewardMode
+
+from latent_mdp.config import LatentMDPConfig
 from latent_mdp.core import LatentCore
-from latent_mdp.noise_space import NoiseMode, NoiseSpace
-from latent_mdp.observations import ObsMode
+from latent_mdp.noise_space import NoiseSpace
 from latent_mdp.policy import NoisePolicy, PolicyContext
 
 __all__ = ["LatentActionWrapper"]
@@ -23,7 +23,8 @@ class LatentActionWrapper(gym.Wrapper, gym.utils.RecordConstructorArgs):
     ``truncated`` (kept apart: a time limit stays ``truncated``), sums the inner rewards (or
     discounts them within the chunk with ``reward="discounted"``), and returns the last
     observation. ``info`` carries ``executed_actions`` ``(n, A)``, ``inner_steps`` ``n``,
-    ``decoded_chunk`` ``(h, A)`` (the whole chunk, also when the episode ended before its end),
+    ``planned_actions`` ``(h, A)`` (the decoded actions the step was to execute, also when the
+    episode ended before them),
     ``noise`` ``(H, D)``, ``latent_action`` ``(k,)``, the inner observations the chunk started
     and stopped at (``env_observation``, ``next_env_observation``) and the last inner info.
 
@@ -37,16 +38,24 @@ class LatentActionWrapper(gym.Wrapper, gym.utils.RecordConstructorArgs):
     Args:
         env: the task env (its action is the policy's action, in env units).
         policy: the frozen base policy.
-        noise: a :class:`NoiseSpace`, or ``"repeat"``, ``"full"`` or ``"knots"``.
-        noise_bound: ``b_w`` when ``noise`` is a mode name.
-        action_horizon: actions executed per latent step, ``1 <= h <= H`` (default ``H``).
-        obs_mode: ``"env"``, ``"policy"`` (features) or ``"both"``.
-        reward: ``"sum"`` or ``"discounted"``.
-        gamma: the within-chunk discount for ``reward="discounted"``.
-        strict: reject out-of-bound latent actions instead of clipping.
-        replans: chunks one latent action drives: the base re-plans every ``action_horizon``
-            steps from its new observation with the same noise, ``replans`` times (default 1).
-            ``executed_actions`` and ``decoded_chunk`` then hold up to ``replans * h`` rows.
+        config: the settings of M^w (:class:`LatentMDPConfig`): the noise space, ``action_horizon``,
+            ``obs_mode``, the within-chunk ``reward`` and ``gamma``, ``strict``, ``replans``.
+        **options: settings that override ``config``'s, by field name (e.g. ``noise="full"``).
+            With ``replans > 1``, ``executed_actions`` and ``planned_actions`` hold up to
+            ``replans * h`` rows.
+
+    Example:
+        >>> import gym_pusht, gymnasium as gym
+        >>> from latent_mdp import LatentActionWrapper
+        >>> from latent_mdp.policies import FlowMLPConfig, FlowMLPPolicy
+        >>> policy = FlowMLPPolicy(FlowMLPConfig(obs_dim=5, action_dim=2, chunk_size=8))
+        >>> env = LatentActionWrapper(gym.make("gym_pusht/PushT-v0"), policy, noise="full", action_horizon=4)
+        >>> env.action_space.shape
+        (16,)
+        >>> obs, info = env.reset(seed=0)
+        >>> obs, reward, terminated, truncated, info = env.step(env.action_space.sample())
+        >>> info["inner_steps"], info["executed_actions"].shape
+        (4, (4, 2))
 
     The constructor arguments are recorded in ``env.spec`` (as Gymnasium's own wrappers do), so
     ``env.spec.make()`` rebuilds the wrapper around the same policy object. When the wrapper is
@@ -57,33 +66,10 @@ class LatentActionWrapper(gym.Wrapper, gym.utils.RecordConstructorArgs):
     is_registered_env: bool = False
     """Set by the entry points of registered ids: the wrapper is the env, not an added wrapper."""
 
-    def __init__(
-        self,
-        env: gym.Env,
-        policy: NoisePolicy,
-        *,
-        noise: NoiseSpace | NoiseMode = "repeat",
-        noise_bound: float = 1.5,
-        action_horizon: int | None = None,
-        obs_mode: ObsMode = "env",
-        reward: RewardMode = "sum",
-        gamma: float = 0.99,
-        strict: bool = False,
-        replans: int = 1,
-    ) -> None:
-        options = {
-            "noise": noise,
-            "noise_bound": noise_bound,
-            "action_horizon": action_horizon,
-            "obs_mode": obs_mode,
-            "reward": reward,
-            "gamma": gamma,
-            "strict": strict,
-            "replans": replans,
-        }
-        gym.utils.RecordConstructorArgs.__init__(self, policy=policy, **options)
+    def __init__(self, env: gym.Env, policy: NoisePolicy, config: LatentMDPConfig | None = None, **options: Any) -> None:
+        gym.utils.RecordConstructorArgs.__init__(self, policy=policy, config=config, **options)
         gym.Wrapper.__init__(self, env)
-        self.core = LatentCore(policy, env.observation_space, **options)
+        self.core = LatentCore(policy, env.observation_space, config, **options)
         self.action_space = self.core.action_space
         self.observation_space = self.core.observation_space
         self._ctx: PolicyContext | None = None
@@ -97,6 +83,12 @@ class LatentActionWrapper(gym.Wrapper, gym.utils.RecordConstructorArgs):
 
     @property
     def policy(self) -> NoisePolicy:
+        """The frozen base policy (also :attr:`base_policy`)."""
+        return self.core.policy
+
+    @property
+    def base_policy(self) -> NoisePolicy:
+        """The frozen base policy whose noise M^w steers."""
         return self.core.policy
 
     @property

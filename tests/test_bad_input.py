@@ -10,8 +10,8 @@ import torch
 import yaml
 
 from latent_mdp import LatentActionVecEnv, LatentActionVectorEnv, LatentActionWrapper, TensorContext
-from latent_mdp.cli import main
-from latent_mdp.hyperparams import load_hyperparams
+from latent_mdp.sb3.cli import main
+from latent_mdp.sb3.hyperparams import load_hyperparams
 from tests.toy import AnalyticPolicy, LineEnv
 
 H, A = 4, 2
@@ -137,10 +137,10 @@ def test_yaml_unknown_key_names_the_key_and_the_file(tmp_path) -> None:
 
 
 def test_final_episodes_below_the_eval_envs_runs_exactly_that_many(tmp_path) -> None:
-    from latent_mdp.evaluation import base_actor, evaluate
-    from latent_mdp.envs.registry import make_vec
+    from latent_mdp.sb3.envs import make_sb3_vec_env
+    from latent_mdp.sb3.evaluation import base_actor, evaluate
 
-    env = make_vec("DSRL-PushT-flow-v0", 10)
+    env = make_sb3_vec_env("DSRL-PushT-flow-v0", 10)
     result = evaluate(env, base_actor(env.noise_space, 10), 4, seed=0)
     assert result.episodes == 4 and len(result.episode_success) == 4
 
@@ -151,7 +151,7 @@ def test_final_episodes_below_the_eval_envs_runs_exactly_that_many(tmp_path) -> 
 def _copy_flow(tmp_path):
     import shutil
 
-    from latent_mdp.envs.pusht import ASSETS
+    from latent_mdp.tasks.pusht.presets import ASSETS
 
     target = tmp_path / "flow"
     shutil.copytree(ASSETS / "pusht_flow", target)
@@ -184,7 +184,7 @@ def test_corrupt_weights_name_the_file(tmp_path) -> None:
 def test_a_checkpoint_of_another_kind_is_named(env_id: str, asset: str, found: str) -> None:
     import gymnasium as gym
 
-    from latent_mdp.envs.pusht import ASSETS
+    from latent_mdp.tasks.pusht.presets import ASSETS
 
     expected = env_id.split("-")[2].replace("flow", "flow_mlp")
     with pytest.raises(ValueError, match=f"runs a {expected} checkpoint; .*{asset} holds a {found} checkpoint"):

@@ -9,9 +9,10 @@ from stable_baselines3 import SAC
 
 from agents import DSRLNA
 from latent_mdp import LatentActionVecEnv
-from latent_mdp.buffer_files import load_buffer, save_buffer
-from latent_mdp.cli import main
-from latent_mdp.demo_noise import DemoReplayBuffer, LatentTransitions
+from latent_mdp.demo_noise import LatentTransitions
+from latent_mdp.sb3.buffer_files import load_buffer, save_buffer
+from latent_mdp.sb3.cli import main
+from latent_mdp.sb3.demo_buffer import DemoReplayBuffer
 from tests.toy import AnalyticPolicy, LineEnv
 
 

@@ -5,7 +5,7 @@ import json
 import pytest
 import yaml
 
-from latent_mdp.cli import main
+from latent_mdp.sb3.cli import main
 
 ENV_ID = "DSRL-PushT-flow-v0"
 

@@ -6,10 +6,11 @@ import torch
 from stable_baselines3 import SAC
 
 from latent_mdp import LatentActionVecEnv, LatentActionWrapper
-from latent_mdp.demo_noise import DemoReplayBuffer, LatentTransitions, invert_episode
-from latent_mdp.envs.pusht import load_base_policy, make_inner_pusht
-from latent_mdp.envs.pusht_expert import PushTExpert, record_expert_episode
+from latent_mdp.demo_noise import LatentTransitions, invert_episode
 from latent_mdp.envs.registry import expert_episodes
+from latent_mdp.sb3.demo_buffer import DemoReplayBuffer
+from latent_mdp.tasks.pusht.expert import PushTExpert, record_expert_episode
+from latent_mdp.tasks.pusht.presets import load_base_policy, make_inner_pusht
 from tests.toy import AnalyticPolicy, LineEnv
 
 

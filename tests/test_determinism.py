@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 
 from latent_mdp import LatentActionVecEnv, LatentActionVectorEnv, LatentActionWrapper
-from latent_mdp.envs.pusht import load_base_policy, make_inner_pusht
+from latent_mdp.tasks.pusht.presets import load_base_policy, make_inner_pusht
 
 KWARGS = {"noise": "full", "noise_bound": 1.5, "action_horizon": 4, "obs_mode": "policy", "replans": 2}
 

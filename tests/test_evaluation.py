@@ -3,8 +3,9 @@
 import numpy as np
 import pytest
 
-from latent_mdp.envs.registry import make_vec
-from latent_mdp.evaluation import EvalResult, base_actor, evaluate, paired_difference, wilson_interval
+from latent_mdp.metrics import EpisodeMetrics
+from latent_mdp.sb3.envs import make_sb3_vec_env
+from latent_mdp.sb3.evaluation import EvalResult, base_actor, evaluate, paired_difference, wilson_interval
 
 
 def test_wilson_interval_matches_known_values() -> None:
@@ -16,7 +17,7 @@ def test_wilson_interval_matches_known_values() -> None:
 
 
 def _result(successes: list[bool]) -> EvalResult:
-    return EvalResult(len(successes), float(np.mean(successes)), 0.0, 0.0, 0.0, successes)
+    return EvalResult(len(successes), float(np.mean(successes)), 0.0, 0.0, episode_success=successes)
 
 
 def test_paired_difference_uses_the_per_episode_differences() -> None:
@@ -35,9 +36,25 @@ def test_paired_difference_uses_the_per_episode_differences() -> None:
 
 
 def test_the_same_seed_gives_the_same_episodes_in_the_same_order() -> None:
-    env = make_vec("DSRL-PushT-flow-v0", 4)
+    env = make_sb3_vec_env("DSRL-PushT-flow-v0", 4)
     first = evaluate(env, base_actor(env.noise_space, 4, seed=1), 10, seed=0)
     again = evaluate(env, base_actor(env.noise_space, 4, seed=1), 10, seed=0)
     assert first.episode_success == again.episode_success and first.episodes == 10
     diff = paired_difference(first, again)
     assert (diff.difference, diff.low, diff.high) == (0.0, 0.0, 0.0)
+
+
+def test_the_tracked_metrics_come_from_the_task_preset_or_the_caller() -> None:
+    env = make_sb3_vec_env("DSRL-PushT-flow-v0", 2)
+    assert env.task_metrics == EpisodeMetrics(success="is_success", maxima=("coverage",))
+    preset = evaluate(env, base_actor(env.noise_space, 2, seed=1), 2, seed=0).as_dict()
+    assert 0.0 < preset["mean_max_coverage"] <= 1.0
+    chosen = evaluate(env, base_actor(env.noise_space, 2, seed=1), 2, seed=0, metrics=EpisodeMetrics(maxima=("n_contacts",)))
+    assert set(chosen.mean_max) == {"n_contacts"} and chosen.mean_max["n_contacts"] >= 0
+    never = evaluate(env, base_actor(env.noise_space, 2, seed=1), 2, seed=0, metrics=EpisodeMetrics(success="no_such_key"))
+    assert never.success_rate == 0.0 and "mean_max_coverage" not in never.as_dict()
+
+
+def test_episode_metrics_reject_a_bare_string() -> None:
+    with pytest.raises(ValueError, match="tuple of info keys"):
+        EpisodeMetrics(maxima="coverage")  # type: ignore[arg-type]

@@ -2,8 +2,8 @@ import pytest
 import yaml
 
 from latent_mdp import ENV_IDS
-from latent_mdp.hyperparams import ALGORITHMS, algorithm_class, load_hyperparams
-from latent_mdp.nets import LayerNormReLU
+from latent_mdp.sb3.hyperparams import ALGORITHMS, algorithm_class, load_hyperparams
+from latent_mdp.sb3.nets import LayerNormReLU
 
 
 @pytest.mark.parametrize("algo", ALGORITHMS)
@@ -38,3 +38,16 @@ def test_bad_names_raise(tmp_path) -> None:
     path.write_text(yaml.safe_dump({"DSRL-PushT-pi0-v0": {"n_envs": 2}}))
     with pytest.raises(ValueError, match="no entry for DSRL-PushT-flow-v0"):
         load_hyperparams("DSRL-PushT-flow-v0", "sac", path)
+
+
+def test_env_level_keys_are_set_once_per_id_in_envs_yml() -> None:
+    from latent_mdp.sb3.hyperparams import _shipped_file
+
+    envs = _shipped_file("envs")
+    assert set(ENV_IDS) <= set(envs)
+    env_level = {"n_envs", "warmup_steps", "env_gamma", "eval_freq", "eval_episodes"}
+    for algo in ALGORITHMS:
+        for env_id in ENV_IDS:
+            entry = _shipped_file(algo.replace("-", "_"))[env_id]
+            assert not env_level & set(entry), f"{algo}.yml sets {env_level & set(entry)} for {env_id}; they belong in envs.yml"
+            assert load_hyperparams(env_id, algo).n_envs == envs[env_id]["n_envs"]

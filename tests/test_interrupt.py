@@ -17,7 +17,7 @@ def _interrupt(tmp_path, config, marker: str, name: str) -> tuple[int, str]:
     path = tmp_path / f"{name}.log"
     args = ["train", ENV_ID, "--config", str(config), "--steps", "100000", "--out", str(tmp_path / name), "--no-video", "--final-episodes", "2"]
     with open(path, "w") as log:
-        process = subprocess.Popen([sys.executable, "-m", "latent_mdp.cli", *args], stdout=log, stderr=subprocess.STDOUT)
+        process = subprocess.Popen([sys.executable, "-m", "latent_mdp.sb3.cli", *args], stdout=log, stderr=subprocess.STDOUT)
         deadline = time.monotonic() + 240
         while marker not in path.read_text():
             assert time.monotonic() < deadline and process.poll() is None, path.read_text()

@@ -6,8 +6,8 @@ from pathlib import Path
 
 import torch
 
-from latent_mdp.policy import decode_checked, encode_checked
 from latent_mdp.policies.lerobot import LeRobotNoisePolicy
+from latent_mdp.policy import decode_checked, encode_checked
 from tests.lerobot_fixtures import (  # noqa: F401 (fixtures)
     ACTION_SCALE,
     TASK,

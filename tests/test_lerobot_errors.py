@@ -86,7 +86,9 @@ def test_ddpm_diffusion_is_swapped_to_ddim_with_a_warning(tmp_path: Path, caplog
     assert isinstance(policy.policy.diffusion.noise_scheduler, DDIMScheduler)
     ctx, w = policy.encode(make_obs(1)), noise(policy, 1)
     assert torch.equal(policy.decode(ctx, w), policy.decode(ctx, w))
-    with pytest.raises(ValueError, match="DDPM.*strict=False"):
+    with pytest.raises(ValueError, match="DDPM.*swap_ddpm_for_ddim=True"):
+        LeRobotNoisePolicy.from_pretrained(directory, swap_ddpm_for_ddim=False)
+    with pytest.warns(DeprecationWarning, match="swap_ddpm_for_ddim"), pytest.raises(ValueError, match="DDPM"):
         LeRobotNoisePolicy.from_pretrained(directory, strict=True)
 
 

@@ -116,9 +116,8 @@ def test_pi05_reads_each_state_value_as_one_prompt_token(relative_checkpoints: d
 
 
 def test_a_pipeline_without_the_step_is_a_clear_error() -> None:
-    from lerobot.processor.pipeline import DataProcessorPipeline
-
     from lerobot.processor.normalize_processor import NormalizerProcessorStep
+    from lerobot.processor.pipeline import DataProcessorPipeline
 
     from latent_mdp.policies.lerobot.pipeline import insert_step
     from latent_mdp.policies.lerobot.state_concat import ConcatEnvironmentStateStep

@@ -13,11 +13,11 @@ import numpy as np  # noqa: E402
 import pytest  # noqa: E402
 import torch  # noqa: E402
 
-from latent_mdp.envs.pusht_checkpoints import DEFAULT_STEPS, TRAINERS  # noqa: E402
-from latent_mdp.envs.pusht_demos import REPO_ID, TASK, record_demos  # noqa: E402
-from latent_mdp.envs.pusht_lerobot_training import RECIPES, load_demo_tensors, train_lerobot_checkpoint  # noqa: E402
+from latent_mdp.builders.pusht_checkpoints import DEFAULT_STEPS, TRAINERS  # noqa: E402
+from latent_mdp.builders.pusht_demos import REPO_ID, TASK, record_demos  # noqa: E402
+from latent_mdp.builders.pusht_lerobot_training import RECIPES, load_demo_tensors, train_lerobot_checkpoint  # noqa: E402
 from latent_mdp.policies.lerobot import LeRobotNoisePolicy  # noqa: E402
-from latent_mdp.policies.lerobot.tiny import pusht_observations  # noqa: E402
+from latent_mdp.tasks.pusht.stats import pusht_observations  # noqa: E402
 
 CARD_KEYS = {"episodes", "frames", "observation", "final_loss", "batch_size"}
 

@@ -1,4 +1,4 @@
-"""SAC regularized toward the base noise N(0, I) (latent_mdp.noise_prior)."""
+"""SAC regularized toward the base noise N(0, I) (latent_mdp.sb3.noise_prior)."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ import pytest
 import torch
 from stable_baselines3 import SAC
 
-from latent_mdp.noise_prior import NoisePriorPolicy, noise_prior_log_prob
+from latent_mdp.sb3.noise_prior import NoisePriorPolicy, noise_prior_log_prob
 
 torch.set_num_threads(1)
 

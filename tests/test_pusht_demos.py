@@ -2,10 +2,9 @@
 
 import numpy as np
 import pytest
-
 from lerobot.datasets.lerobot_dataset import LeRobotDataset
 
-from latent_mdp.envs.pusht_demos import (
+from latent_mdp.builders.pusht_demos import (
     REPO_ID,
     STATE_KEY,
     TASK,
@@ -63,7 +62,7 @@ def test_action_chunks_never_cross_episodes():
 
 
 def test_dart_noise_perturbs_execution_but_records_the_clean_expert_action(tmp_path):
-    from latent_mdp.envs.pusht_expert import PushTExpert
+    from latent_mdp.tasks.pusht.expert import PushTExpert
 
     root = tmp_path / "dart"
     record_demos(root, episodes=1, seed=3, action_noise=20.0)

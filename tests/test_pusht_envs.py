@@ -10,8 +10,9 @@ from gymnasium.utils.env_checker import check_env as gym_check_env
 from stable_baselines3.common.env_checker import check_env as sb3_check_env
 
 import latent_mdp
-from latent_mdp.envs.pusht import ASSETS, VARIANTS
 from latent_mdp.policies import FlowMLPPolicy
+from latent_mdp.sb3 import make_sb3_vec_env
+from latent_mdp.tasks.pusht.presets import ASSETS, VARIANTS
 
 SHIPPED = [f"DSRL-PushT-{kind}-v0" for kind, v in VARIANTS.items() if (ASSETS / v.asset).is_dir()]
 
@@ -63,20 +64,41 @@ def test_kwargs_reach_the_wrapper_and_rgb_array_renders() -> None:
     assert info["inner_steps"] == 4
 
 
-def test_make_vec_batches_one_policy() -> None:
-    vec = latent_mdp.make_vec("DSRL-PushT-flow-v0", 3)
+def test_make_sb3_vec_env_batches_one_policy() -> None:
+    vec = make_sb3_vec_env("DSRL-PushT-flow-v0", 3)
     obs = vec.reset()
     assert obs.shape == (3, 5)
     _, rewards, _, infos = vec.step(np.zeros((3, vec.action_space.shape[0]), dtype=np.float32))
     assert rewards.shape == (3,) and all(info["inner_steps"] == 4 for info in infos)  # the flow default
     with pytest.raises(ValueError, match="unknown DSRL env id"):
-        latent_mdp.make_vec("DSRL-Nope-v0")
+        make_sb3_vec_env("DSRL-Nope-v0")
+    with pytest.raises(ValueError, match="n_envs must be a positive integer"):
+        make_sb3_vec_env("DSRL-PushT-flow-v0", 0)
+    assert isinstance(vec.base_policy, FlowMLPPolicy) and vec.get_attr("base_policy") == [vec.base_policy] * 3
+    with pytest.warns(DeprecationWarning, match="base_policy"):
+        assert vec.policy is vec.base_policy
+
+
+def test_old_make_vec_name_warns_and_still_works() -> None:
+    with pytest.warns(DeprecationWarning, match="make_sb3_vec_env"):
+        make_vec = latent_mdp.make_vec
+    assert make_vec is make_sb3_vec_env
+
+
+def test_gym_make_vec_returns_the_batched_gymnasium_form() -> None:
+    vec = gym.make_vec("DSRL-PushT-flow-v0", 3, replans=2)
+    assert isinstance(vec, latent_mdp.LatentActionVectorEnv)
+    obs, _ = vec.reset(seed=0)
+    assert obs.shape == (3, 5)
+    _, rewards, _, _, infos = vec.step(np.zeros(vec.action_space.shape, dtype=np.float32))
+    assert rewards.shape == (3,) and (infos["inner_steps"] == 8).all()
+    vec.close()
 
 
 def expert_rewards(task_reward: str) -> tuple[list[float], list[bool]]:
     """Rewards and success flags of the scripted expert's episode on seed 0 (which it solves)."""
-    from latent_mdp.envs.pusht import make_inner_pusht
-    from latent_mdp.envs.pusht_expert import PushTExpert
+    from latent_mdp.tasks.pusht.expert import PushTExpert
+    from latent_mdp.tasks.pusht.presets import make_inner_pusht
 
     env, expert = make_inner_pusht("flow", task_reward=task_reward), PushTExpert()
     obs, _ = env.reset(seed=0)
@@ -91,7 +113,7 @@ def expert_rewards(task_reward: str) -> tuple[list[float], list[bool]]:
 
 
 def test_success_and_absorbing_rewards_pay_for_success() -> None:
-    from latent_mdp.envs.pusht import make_inner_pusht
+    from latent_mdp.tasks.pusht.presets import make_inner_pusht
 
     coverage, successes = expert_rewards("coverage")
     assert successes[-1] and not any(successes[:-1])  # the expert solves seed 0, once, at the end
@@ -115,7 +137,7 @@ def test_task_reward_reaches_the_registered_id() -> None:
 def test_block_keypoints_are_gym_pushts_own_environment_state() -> None:
     import gym_pusht  # noqa: F401
 
-    from latent_mdp.envs.pusht import BlockKeypoints
+    from latent_mdp.tasks.pusht.presets import BlockKeypoints
 
     pixels = BlockKeypoints(gym.make("gym_pusht/PushT-v0", obs_type="pixels_agent_pos"))
     keypoints = gym.make("gym_pusht/PushT-v0", obs_type="environment_state_agent_pos")

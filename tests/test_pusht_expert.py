@@ -1,12 +1,12 @@
 """The scripted PushT expert: its geometry matches gym-pusht and it solves seeded episodes."""
 
-import gymnasium as gym
 import gym_pusht  # noqa: F401  (registers gym_pusht/PushT-v0)
+import gymnasium as gym
 import numpy as np
 import pytest
 from shapely.geometry import Polygon
 
-from latent_mdp.envs.pusht_expert import (
+from latent_mdp.tasks.pusht.expert import (
     AGENT_RADIUS,
     BLOCK_COG,
     BLOCK_RHO2,

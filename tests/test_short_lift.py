@@ -16,11 +16,11 @@ import gymnasium as gym
 import pytest
 from stable_baselines3 import SAC
 
-from latent_mdp.envs.pusht import load_base_policy, make_inner_pusht
-from latent_mdp.evaluation import base_actor, evaluate, model_actor
-from latent_mdp.noise_prior import NoisePriorPolicy
-from latent_mdp.vector import LatentActionVecEnv
-from latent_mdp.warmup import warmup_replay_buffer
+from latent_mdp.sb3.evaluation import base_actor, evaluate, model_actor
+from latent_mdp.sb3.noise_prior import NoisePriorPolicy
+from latent_mdp.sb3.vec_env import LatentActionVecEnv
+from latent_mdp.sb3.warmup import warmup_replay_buffer
+from latent_mdp.tasks.pusht.presets import load_base_policy, make_inner_pusht
 
 START_SEEDS = [4, 5, 6, 7]
 EPISODE_STEPS = 60

@@ -1,5 +1,5 @@
 """Registered DSRL environments (``DSRL-PushT-*-v0``) and their factories."""
 
-from latent_mdp.envs.registry import ENV_IDS, make_vec, register_envs
+from latent_mdp.envs.registry import ENV_IDS, register_envs
 
-__all__ = ["ENV_IDS", "make_vec", "register_envs"]
+__all__ = ["ENV_IDS", "register_envs"]

@@ -1,7 +1,9 @@
-"""Gymnasium ids of the DSRL environments, and a vector maker for them.
+"""Gymnasium ids of the DSRL environments.
 
 ``import latent_mdp`` registers every id, so ``gym.make("DSRL-PushT-pi0-v0")`` works (as does
-``gym.make("latent_mdp:DSRL-PushT-pi0-v0")`` without the import).
+``gym.make("latent_mdp:DSRL-PushT-pi0-v0")`` without the import), and ``gym.make_vec(id, n)``
+returns the batched Gymnasium form (:class:`latent_mdp.LatentActionVectorEnv`). The SB3 form is
+:func:`latent_mdp.sb3.make_sb3_vec_env`.
 """
 
 from __future__ import annotations
@@ -10,9 +12,10 @@ from typing import Any
 
 import gymnasium as gym
 
-from latent_mdp.vector import LatentActionVecEnv
+from latent_mdp.metrics import EpisodeMetrics
+from latent_mdp.policy import NoisePolicy
 
-__all__ = ["ENV_IDS", "expert_episodes", "make_inner", "make_vec", "register_envs"]
+__all__ = ["ENV_IDS", "batch_parts", "expert_episodes", "make_inner", "register_envs", "task_metrics"]
 
 PUSHT_KINDS = ("flow", "pi0", "pi05", "smolvla", "diffusion")
 ENV_IDS: dict[str, str] = {f"DSRL-PushT-{kind}-v0": kind for kind in PUSHT_KINDS}
@@ -25,7 +28,8 @@ def register_envs() -> None:
         if env_id not in gym.registry:
             gym.register(
                 id=env_id,
-                entry_point="latent_mdp.envs.pusht:make_dsrl_pusht",
+                entry_point="latent_mdp.tasks.pusht.presets:make_dsrl_pusht",
+                vector_entry_point="latent_mdp.tasks.pusht.presets:make_dsrl_pusht_vector",
                 kwargs={"kind": kind},
                 disable_env_checker=True,
             )
@@ -37,8 +41,8 @@ def _kind(env_id: str) -> str:
     return ENV_IDS[env_id]
 
 
-def make_vec(env_id: str, n_envs: int = 1, **kwargs: Any) -> LatentActionVecEnv:
-    """The SB3 vector form of a registered id: ``n_envs`` envs, one base policy, batched calls.
+def batch_parts(env_id: str, n_envs: int, **kwargs: Any) -> tuple[list[gym.Env], NoisePolicy, dict[str, Any]]:
+    """What a vector form of ``env_id`` is built from: ``n_envs`` inner envs, one base policy, the wrapper kwargs.
 
     Args:
         env_id: a registered DSRL id.
@@ -46,14 +50,22 @@ def make_vec(env_id: str, n_envs: int = 1, **kwargs: Any) -> LatentActionVecEnv:
         **kwargs: the id's kwargs (``policy_path``, ``noise``, ``action_horizon``, ...), or
             ``policy=`` to reuse a loaded base policy.
     """
-    from latent_mdp.envs.pusht import make_dsrl_pusht_vec
+    from latent_mdp.tasks.pusht.presets import pusht_batch_parts
 
-    return make_dsrl_pusht_vec(_kind(env_id), n_envs, **kwargs)
+    return pusht_batch_parts(_kind(env_id), n_envs, **kwargs)
+
+
+def task_metrics(env_id: str) -> EpisodeMetrics:
+    """The info keys that say how an episode of ``env_id`` went (its success key and the maxima worth tracking)."""
+    from latent_mdp.tasks.pusht.presets import PUSHT_METRICS
+
+    _kind(env_id)
+    return PUSHT_METRICS
 
 
 def make_inner(env_id: str, render_mode: str | None = None, task_reward: str = "coverage") -> gym.Env:
     """The plain task env under a registered id (e.g. for videos of every inner frame, or baselines)."""
-    from latent_mdp.envs.pusht import make_inner_pusht
+    from latent_mdp.tasks.pusht.presets import make_inner_pusht
 
     return make_inner_pusht(_kind(env_id), render_mode, task_reward)  # type: ignore[arg-type]
 
@@ -61,7 +73,7 @@ def make_inner(env_id: str, render_mode: str | None = None, task_reward: str = "
 def expert_episodes(env_id: str, n: int, task_reward: str = "coverage", seed: int = 0) -> list:
     """``n`` scripted-expert episodes on the inner env of ``env_id`` (its rewards under ``task_reward``).
 
-    Returns :class:`latent_mdp.envs.pusht_expert.ExpertEpisode` records. The expert reads PushT's
+    Returns :class:`latent_mdp.tasks.pusht.expert.ExpertEpisode` records. The expert reads PushT's
     ``state`` observation, the one the flow base policy reads, so only that id has demonstrations.
     """
     if _kind(env_id) != "flow":
@@ -69,7 +81,7 @@ def expert_episodes(env_id: str, n: int, task_reward: str = "coverage", seed: in
             f"scripted demonstrations exist for DSRL-PushT-flow-v0 only (the expert reads the state "
             f"observation its base policy reads); {env_id} reads another observation"
         )
-    from latent_mdp.envs.pusht_expert import PushTExpert, record_expert_episode
+    from latent_mdp.tasks.pusht.expert import PushTExpert, record_expert_episode
 
     env, expert = make_inner(env_id, None, task_reward), PushTExpert()
     try:

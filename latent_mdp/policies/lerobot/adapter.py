@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import dataclasses
 import os
+import warnings
 from pathlib import Path
 from typing import Any
 
@@ -54,6 +55,19 @@ class LeRobotContext(PolicyContext):
         return self.encoded.batch_size
 
 
+def _swap_flag(swap_ddpm_for_ddim: bool, strict: bool | None) -> bool:
+    """``swap_ddpm_for_ddim``, or ``not strict`` from callers of the old name (with a warning)."""
+    if strict is None:
+        return swap_ddpm_for_ddim
+    warnings.warn(
+        "LeRobotNoisePolicy(strict=...) is renamed swap_ddpm_for_ddim=... (strict=True is swap_ddpm_for_ddim=False); "
+        "the old name goes in the next release",
+        DeprecationWarning,
+        stacklevel=3,
+    )
+    return not strict
+
+
 class LeRobotNoisePolicy(NoisePolicy):
     """A frozen LeRobot policy, deterministic in its initial noise, with prefix reuse.
 
@@ -71,8 +85,10 @@ class LeRobotNoisePolicy(NoisePolicy):
         loaded: LoadedCheckpoint,
         *,
         task: str | None = None,
-        strict: bool = False,
+        swap_ddpm_for_ddim: bool = True,
+        strict: bool | None = None,
     ) -> None:
+        swap_ddpm_for_ddim = _swap_flag(swap_ddpm_for_ddim, strict)
         self.checkpoint = loaded
         self.policy = loaded.policy
         self.preprocessor = loaded.preprocessor
@@ -84,7 +100,7 @@ class LeRobotNoisePolicy(NoisePolicy):
                 f"{SUPPORTED_POLICY_TYPES}"
             )
         if self.policy_type == "diffusion":
-            make_deterministic(self.policy, strict=strict)
+            make_deterministic(self.policy, swap=swap_ddpm_for_ddim)
         for param in self.policy.parameters():
             param.requires_grad_(False)
         self.backend: FlowBackend | DiffusionBackend = _BACKENDS[self.policy_type](self.policy)
@@ -103,7 +119,8 @@ class LeRobotNoisePolicy(NoisePolicy):
         *,
         task: str | None = None,
         device: str = "cpu",
-        strict: bool = False,
+        swap_ddpm_for_ddim: bool = True,
+        strict: bool | None = None,
     ) -> LeRobotNoisePolicy:
         """Load a LeRobot checkpoint (local directory, or Hub id when online).
 
@@ -111,10 +128,13 @@ class LeRobotNoisePolicy(NoisePolicy):
             path_or_repo_id: a checkpoint directory in LeRobot's layout, or a Hub repo id.
             task: language instruction for the VLAs (required by them before ``encode``).
             device: torch device for the policy; actions always come back on the CPU.
-            strict: refuse a stochastic (DDPM) DiffusionPolicy instead of swapping in DDIM.
+            swap_ddpm_for_ddim: give a stochastic (DDPM) DiffusionPolicy a deterministic DDIM sampler
+                (eta 0); ``False`` refuses such a checkpoint instead.
+            strict: the old name of ``not swap_ddpm_for_ddim`` (deprecated).
         """
         directory = resolve_checkpoint(path_or_repo_id)
-        return cls(load_checkpoint(directory, device=device), task=task, strict=strict)
+        swap = _swap_flag(swap_ddpm_for_ddim, strict)
+        return cls(load_checkpoint(directory, device=device), task=task, swap_ddpm_for_ddim=swap)
 
     def save_pretrained(self, directory: str | os.PathLike[str]) -> Path:
         """Write policy, processors and sidecars (tokenizer, VLM dir, pi sizes) to ``directory``."""

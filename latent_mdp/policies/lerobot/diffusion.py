@@ -6,7 +6,7 @@ features, flattened over ``n_obs_steps``); it is also the feature vector, ``F = 
 
 Determinism: DDPM adds fresh noise at every step, so its actions are not a function of the initial
 noise. :func:`make_deterministic` swaps the scheduler for DDIM with ``eta = 0`` (a logged warning)
-or, under ``strict``, refuses.
+or, when told not to swap, refuses.
 
 Chunk layout: the noise covers ``horizon`` steps starting ``n_obs_steps - 1`` steps in the past;
 LeRobot executes rows ``n_obs_steps - 1 ...``. ``decode`` returns ``H = horizon`` rows starting at
@@ -42,17 +42,17 @@ class DiffusionContext(PolicyContext):
         return int(self.global_cond.shape[0])
 
 
-def make_deterministic(policy: Any, *, strict: bool) -> None:
-    """Swap a DDPM scheduler for DDIM (eta 0) in place, or raise under ``strict``."""
+def make_deterministic(policy: Any, *, swap: bool) -> None:
+    """Swap a DDPM scheduler for DDIM (eta 0) in place, or raise when not ``swap``."""
     from diffusers import DDIMScheduler, DDPMScheduler
 
     scheduler = policy.diffusion.noise_scheduler
     if not isinstance(scheduler, DDPMScheduler):
         return
-    if strict:
+    if not swap:
         raise ValueError(
             "this DiffusionPolicy samples with DDPM, which adds fresh noise at every step, so its "
-            "actions are not a function of the initial noise; load with strict=False to swap in "
+            "actions are not a function of the initial noise; load with swap_ddpm_for_ddim=True to swap in "
             "DDIM (eta=0), or retrain with noise_scheduler_type='DDIM'"
         )
     logger.warning(

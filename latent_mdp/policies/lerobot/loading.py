@@ -129,7 +129,9 @@ def load_checkpoint(directory: Path, *, device: str = "cpu") -> LoadedCheckpoint
     """Load the policy named in ``directory/config.json`` and its processors, on ``device``."""
     from lerobot.policies.factory import make_pre_post_processors
 
-    from latent_mdp.policies.lerobot import block_pose, state_concat  # noqa: F401  (register their processor steps)
+    # The processor steps this package adds register with LeRobot on import; a checkpoint may name any of them.
+    from latent_mdp.policies.lerobot import state_concat  # noqa: F401
+    from latent_mdp.tasks.pusht import block_pose  # noqa: F401
 
     read_config(directory / "config.json")
     check_weights_file(directory / "model.safetensors")

@@ -17,7 +17,7 @@ a 96x96 image ``observation.image`` and 2-d ``observation.state`` for the VLAs, 
 request, but its ResNet-18 encoder alone is about 45 MB), and a 2-d action in ``[0, 512]``.
 The shipped PushT VLAs also read the 16-d keypoints (``environment_state=True``) and predict
 actions relative to the agent (``relative_actions=True``), at the wider ``pi_size`` /
-``smolvlm_size`` their recipes name (``latent_mdp.envs.pusht_lerobot_training.RECIPES``).
+``smolvlm_size`` their recipes name (``latent_mdp.builders.pusht_lerobot_training.RECIPES``).
 
 :func:`build_random_policy` returns the policy in memory instead (to train it before saving, or,
 with ``full_size=True``, to benchmark the real-size VLAs with random weights).
@@ -30,7 +30,6 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import torch
 
 from latent_mdp.policies.lerobot.architecture import GemmaSize, PiArchitecture, VisionSize, pi_architecture
@@ -43,77 +42,15 @@ from latent_mdp.policies.lerobot.tokenizer import (
     VLM_DIR,
     byte_tokenizer,
 )
+from latent_mdp.tasks.pusht.stats import ACTION_DIM, ENV_STATE_DIM, IMAGE_SIZE, STATE_DIM, pusht_stats
 
 __all__ = [
     "TINY_POLICY_TYPES",
     "build_random_policy",
     "build_tiny_checkpoint",
-    "pusht_observations",
-    "pusht_stats",
 ]
 
 TINY_POLICY_TYPES = ("pi0", "pi05", "smolvla", "diffusion")
-
-IMAGE_SIZE = 96
-STATE_DIM = 2
-ENV_STATE_DIM = 16
-ACTION_DIM = 2
-ENV_LOW, ENV_HIGH = 0.0, 512.0
-
-
-def pusht_stats(*, block_pose: bool = False) -> dict[str, dict[str, torch.Tensor]]:
-    """Normalization statistics for PushT-like data: positions uniform on ``[0, 512]``.
-
-    Holds every statistic any of the four policy types reads (mean/std, min/max, q01/q99).
-
-    Args:
-        block_pose: ``observation.environment_state`` is the block pose ``(4,)`` of
-            :mod:`~latent_mdp.policies.lerobot.block_pose` (centroid on ``[0, 512]``, angle's
-            cos / sin on ``[-1, 1]``), not the 16 keypoints.
-    """
-
-    def box(dim: int, low: torch.Tensor | float = ENV_LOW, high: torch.Tensor | float = ENV_HIGH) -> dict[str, torch.Tensor]:
-        low, high = torch.ones(dim) * low, torch.ones(dim) * high
-        span = high - low
-        return {
-            "mean": low + span / 2,
-            "std": span / 12**0.5,
-            "min": low,
-            "max": high,
-            "q01": low + 0.01 * span,
-            "q99": low + 0.99 * span,
-        }
-
-    if block_pose:
-        from latent_mdp.policies.lerobot.block_pose import POSE_DIM
-
-        low, high = torch.tensor([ENV_LOW, ENV_LOW, -1.0, -1.0]), torch.tensor([ENV_HIGH, ENV_HIGH, 1.0, 1.0])
-        env_state = box(POSE_DIM, low, high)
-    else:
-        env_state = box(ENV_STATE_DIM)
-    image = {"mean": torch.full((3, 1, 1), 0.5), "std": torch.full((3, 1, 1), 0.25)}
-    image |= {"min": torch.zeros(3, 1, 1), "max": torch.ones(3, 1, 1)}
-    return {
-        "observation.image": image,
-        "observation.state": box(STATE_DIM),
-        "observation.environment_state": env_state,
-        "action": box(ACTION_DIM),
-    }
-
-
-def pusht_observations(batch: int, seed: int = 0) -> dict[str, np.ndarray]:
-    """``batch`` random PushT-like Gymnasium observations holding every key the tiny models read.
-
-    Returns:
-        ``{"pixels": (B, 96, 96, 3) uint8, "agent_pos": (B, 2), "environment_state": (B, 16)}``.
-    """
-    rng = np.random.default_rng(seed)
-    return {
-        "pixels": rng.integers(0, 256, (batch, IMAGE_SIZE, IMAGE_SIZE, 3), dtype=np.uint8),
-        "agent_pos": rng.uniform(ENV_LOW, ENV_HIGH, (batch, STATE_DIM)),
-        "environment_state": rng.uniform(ENV_LOW, ENV_HIGH, (batch, ENV_STATE_DIM)),
-    }
-
 
 def _features(*, image: bool, env_state: bool) -> tuple[dict[str, Any], dict[str, Any]]:
     from lerobot.configs import FeatureType, PolicyFeature
@@ -169,7 +106,7 @@ def _build_pi(
 
     config_cls, policy_cls, max_len = {
         "pi0": (PI0Config, PI0Policy, 24),
-        # 96 tokens hold pi0.5's prompt: the PushT task (about 65 bytes), 18 state numbers, "Action: ".
+        # 96 tokens hold pi0.5's prompt: the PushT task, one token per state number, and "Action: ".
         "pi05": (PI05Config, PI05Policy, 96),
     }[policy_type]
     inputs, outputs = _features(image=True, env_state=env_state)
@@ -329,7 +266,7 @@ def build_random_policy(
         chunk_size: ``H``, the action chunk (DiffusionPolicy: ``horizon = n_action_steps = H``).
         seed: torch seed for the random weights.
         diffusion_scheduler: ``"DDIM"`` (deterministic) or ``"DDPM"`` (LeRobot's default, which
-            the adapter swaps to DDIM on load, or refuses under ``strict=True``).
+            the adapter swaps to DDIM on load, or refuses under ``swap_ddpm_for_ddim=False``).
         diffusion_pixels: DiffusionPolicy on ``observation.image`` + state (PushT
             ``pixels_agent_pos``) instead of ``observation.environment_state`` + state. Its
             encoder is torchvision's smallest ResNet (resnet18, random init): about 45 MB.
@@ -350,7 +287,7 @@ def build_random_policy(
             weights in ``latent_mdp_pi_architecture.json``).
         smolvlm_size: SmolVLA's backbone, a key of :data:`SMOLVLM_SIZES` (saved in ``vlm/``).
         block_pose: with ``environment_state``: read the block pose ``(4,)`` made from the
-            keypoints by :class:`~latent_mdp.policies.lerobot.block_pose.BlockPoseStep` before
+            keypoints by :class:`~latent_mdp.tasks.pusht.block_pose.BlockPoseStep` before
             the normalizer; ``dataset_stats`` then holds the pose's statistics.
     """
     from lerobot.policies.factory import make_pre_post_processors
@@ -385,7 +322,7 @@ def build_random_policy(
     if block_pose:
         from lerobot.processor.normalize_processor import NormalizerProcessorStep
 
-        from latent_mdp.policies.lerobot.block_pose import BlockPoseStep
+        from latent_mdp.tasks.pusht.block_pose import BlockPoseStep
 
         insert_step(preprocessor, BlockPoseStep(), before=NormalizerProcessorStep)
     if environment_state:

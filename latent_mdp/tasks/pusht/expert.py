@@ -1,6 +1,6 @@
 """A scripted expert for ``gym_pusht/PushT-v0``: greedy contact selection on quasi-static pushing.
 
-PushT's physics make pushing quasi-static and frictionless (DESIGN.md §4): the space damping is 0,
+PushT's physics make pushing quasi-static and frictionless: the space damping is 0,
 so pymunk zeroes the block's velocity every substep and the block moves only while the agent pushes
 it, and the shapes have friction 0, so the agent can only push along the contact normal. A push of
 depth ``d`` at boundary point ``p`` along the inward normal ``n`` therefore moves the block's centre of
@@ -15,7 +15,8 @@ Every step the expert (1) picks the contact whose push direction is best aligned
 a travel cost, (2) if the agent is not at that contact, moves it there around the block without
 touching it (straight when the way is clear, otherwise along a convex ring around the block, the
 way round that stays inside the 512 x 512 arena; contacts that cannot be reached are skipped), and
-(3) pushes by ``d_i``. A small bonus for the current contact stops dithering between near ties. The agent is a PD-controlled disk (``k_p = 100``, ``k_v = 20``, 10 substeps of
+(3) pushes by ``d_i``. A small bonus for the current contact stops dithering between near ties.
+The agent is a PD-controlled disk (``k_p = 100``, ``k_v = 20``, 10 substeps of
 0.01 s per 10 Hz step) and the action is its absolute target position.
 
 Only the ``state`` observation ``[agent_x, agent_y, block_x, block_y, block_angle]`` is read.
@@ -342,7 +343,7 @@ def evaluate_expert(seeds: range | list[int], config: ExpertConfig | None = None
 
 
 def main() -> None:
-    """``python -m latent_mdp.envs.pusht_expert --episodes 100``: success, coverage and time per episode."""
+    """``python -m latent_mdp.tasks.pusht.expert --episodes 100``: success, coverage and time per episode."""
     import argparse
 
     parser = argparse.ArgumentParser(description=main.__doc__)

@@ -12,7 +12,7 @@ import os
 import sys
 from pathlib import Path
 
-from latent_mdp.hyperparams import ALGORITHMS
+from latent_mdp.sb3.hyperparams import ALGORITHMS
 
 __all__ = ["main"]
 
@@ -59,7 +59,7 @@ def main(argv: list[str] | None = None) -> int:
     import torch
 
     torch.set_num_threads(1)
-    from latent_mdp.train import evaluate_saved, train
+    from latent_mdp.sb3.train import evaluate_saved, train
 
     try:
         if args.command == "train":

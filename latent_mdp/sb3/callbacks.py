@@ -14,8 +14,9 @@ from stable_baselines3.common.callbacks import BaseCallback
 from stable_baselines3.common.vec_env import VecEnv
 from tqdm.auto import tqdm
 
-from latent_mdp.buffer_files import save_buffer
-from latent_mdp.evaluation import evaluate, model_actor
+from latent_mdp.metrics import EpisodeTracker
+from latent_mdp.sb3.buffer_files import save_buffer
+from latent_mdp.sb3.evaluation import env_metrics, evaluate, model_actor
 
 __all__ = ["Checkpointer", "LiveProgress", "PeriodicEval", "read_checkpoint_state"]
 
@@ -25,47 +26,49 @@ BUFFER_FILE = "replay_buffer.pkl"
 
 
 class LiveProgress(BaseCallback):
-    """A progress bar over latent steps with live success rate and max coverage of finished episodes.
+    """A progress bar over latent steps with the live success rate (and tracked maxima) of finished episodes.
 
-    Also counts inner env steps (``info["inner_steps"]``), logs ``rollout/success_rate``,
-    ``rollout/max_coverage`` and ``rollout/env_steps`` to the SB3 logger (TensorBoard).
+    Also counts inner env steps (``info["inner_steps"]``), and logs ``rollout/success_rate``,
+    ``rollout/max_<key>`` for each maximum the env's task metrics track, and ``rollout/env_steps``
+    to the SB3 logger (TensorBoard).
     """
 
     def __init__(self, total_timesteps: int, env_steps: int = 0, window: int = 50, show: bool = True) -> None:
         super().__init__()
         self.total_timesteps = total_timesteps
         self.env_steps = env_steps
+        self.window = window
         self.successes: deque[float] = deque(maxlen=window)
-        self.coverages: deque[float] = deque(maxlen=window)
+        self.maxima: dict[str, deque[float]] = {}
         self.show = show
         self._bar: tqdm | None = None
-        self._episode_success: np.ndarray | None = None
-        self._episode_coverage: np.ndarray | None = None
+        self._tracker: EpisodeTracker | None = None
 
     def _on_training_start(self) -> None:
-        n = self.training_env.num_envs
-        self._episode_success, self._episode_coverage = np.zeros(n, dtype=bool), np.zeros(n)
+        metrics = env_metrics(self.training_env)
+        self._tracker = EpisodeTracker(self.training_env.num_envs, metrics)
+        self.maxima = {key: deque(maxlen=self.window) for key in metrics.maxima}
         self._bar = tqdm(total=self.total_timesteps, initial=self.num_timesteps, desc="train", unit="step", disable=not self.show)
 
     def _on_step(self) -> bool:
-        infos, dones = self.locals["infos"], self.locals["dones"]
-        for i, info in enumerate(infos):
-            self.env_steps += int(info.get("inner_steps", 1))
-            self._episode_success[i] |= bool(info.get("is_success", False))
-            self._episode_coverage[i] = max(self._episode_coverage[i], float(info.get("coverage", 0.0)))
-            if dones[i]:
-                self.successes.append(float(self._episode_success[i]))
-                self.coverages.append(self._episode_coverage[i])
-                self._episode_success[i], self._episode_coverage[i] = False, 0.0
+        infos = self.locals["infos"]
+        self.env_steps += sum(int(info.get("inner_steps", 1)) for info in infos)
+        assert self._tracker is not None
+        for record in self._tracker.step(self.locals["rewards"], self.locals["dones"], infos):
+            self.successes.append(float(record.success))
+            for key, value in record.maxima.items():
+                self.maxima[key].append(value)
         self.logger.record("rollout/env_steps", self.env_steps)
+        live = {"success": float(np.mean(self.successes))} if self.successes else {}
         if self.successes:
-            self.logger.record("rollout/success_rate", float(np.mean(self.successes)))
-            self.logger.record("rollout/max_coverage", float(np.mean(self.coverages)))
+            live |= {key: float(np.mean(values)) for key, values in self.maxima.items()}
+            self.logger.record("rollout/success_rate", live["success"])
+            for key in self.maxima:
+                self.logger.record(f"rollout/max_{key}", live[key])
         if self._bar is not None:
             self._bar.n = min(self.num_timesteps, self.total_timesteps)
-            postfix = {"env_steps": self.env_steps}
-            if self.successes:
-                postfix.update(success=f"{np.mean(self.successes):.2f}", coverage=f"{np.mean(self.coverages):.3f}")
+            postfix: dict[str, Any] = {"env_steps": self.env_steps}
+            postfix.update({key: f"{value:.3f}" for key, value in live.items()})
             self._bar.set_postfix(postfix, refresh=False)
             self._bar.update(0)
         return True
@@ -105,7 +108,12 @@ class PeriodicEval(BaseCallback):
         self.on_eval = on_eval
         self.history_path = run_dir / "eval_history.json"
         self.history: list[dict[str, Any]] = json.loads(self.history_path.read_text()) if self.history_path.exists() else []
-        self.best = max((row["success_rate"], row["mean_max_coverage"]) for row in self.history) if self.history else None
+        self.best = max(self._score(row) for row in self.history) if self.history else None
+
+    def _score(self, row: dict[str, Any]) -> tuple[float, ...]:
+        """What the best model is kept by: the success rate, then the first tracked maximum."""
+        keys = env_metrics(self.eval_env).result_keys()[:1]
+        return (row["success_rate"], *(row.get(key, 0.0) for key in keys))
 
     def _on_step(self) -> bool:
         if self.n_calls % self.eval_freq:
@@ -120,12 +128,12 @@ class PeriodicEval(BaseCallback):
         }
         self.history.append(row)
         _write_json(self.history_path, self.history)
-        for key in ("success_rate", "mean_max_coverage", "mean_return"):
+        for key in ("success_rate", *env_metrics(self.eval_env).result_keys(), "mean_return"):
             self.logger.record(f"eval/{key}", row[key])
             self.logger.record(f"eval_stochastic/{key}", row["stochastic"][key])
         self.logger.dump(self.num_timesteps)  # now: SB3 would dump only at its next log interval, or never
         tqdm.write(f"[eval @ {row['env_steps']} env steps] deterministic: {result}; stochastic: {stochastic}")
-        score = (result.success_rate, result.mean_max_coverage)
+        score = self._score(row)
         if self.best is None or score > self.best:
             self.best = score
             self.model.save(self.run_dir / "best_model.zip")

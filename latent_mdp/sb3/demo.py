@@ -1,7 +1,7 @@
 """The README's main job (``make demo``): DSRL-SAC steers the shipped flow policy on PushT.
 
 It trains SB3 SAC on ``DSRL-PushT-flow-v0`` (the noise of a frozen flow-matching BC policy) with
-the shipped recipe (``latent_mdp/hyperparams/sac.yml``) for a budget of a few CPU minutes, then
+the shipped recipe (``latent_mdp/sb3/hyperparams/sac.yml``) for a budget of a few CPU minutes, then
 evaluates the base policy (``w ~ N(0, I)``) and the trained actor on the same evaluation
 episodes, the actor's noise sampled as in the DSRL paper. It prints both success rates with
 their 95% intervals, and the paired difference with its own. Every run gets its own directory
@@ -14,7 +14,7 @@ import argparse
 import os
 import time
 
-from latent_mdp.cli import positive_int
+from latent_mdp.sb3.cli import positive_int
 
 __all__ = ["main"]
 
@@ -33,7 +33,7 @@ def main(argv: list[str] | None = None) -> None:
     import torch
 
     torch.set_num_threads(1)
-    from latent_mdp.train import train
+    from latent_mdp.sb3.train import train
 
     run_dir = f"runs/demo-{time.strftime('%Y%m%d-%H%M%S')}"
     print(f"DSRL-SAC on {DEMO_ENV}: {args.steps} latent steps, then {args.episodes} evaluation episodes per policy; run directory {run_dir}")

@@ -2,7 +2,7 @@
 
 Generate (offline; the output directory must not exist yet unless ``--overwrite``)::
 
-    HF_HUB_OFFLINE=1 python -m latent_mdp.envs.pusht_demos --episodes 500 --out data/pusht_demos
+    HF_HUB_OFFLINE=1 python -m latent_mdp.builders.pusht_demos --episodes 500 --out data/pusht_demos
 
 The dataset is written by LeRobot 0.6.1's own writer (``LeRobotDataset.create``, ``add_frame``,
 ``save_episode``, ``finalize``), at 10 fps, with repo id ``local/pusht_demos`` and never pushed.
@@ -44,7 +44,7 @@ from pathlib import Path
 import gymnasium as gym
 import numpy as np
 
-from latent_mdp.envs.pusht_expert import PushTExpert
+from latent_mdp.tasks.pusht.expert import PushTExpert
 
 __all__ = [
     "TASK",
@@ -172,10 +172,9 @@ def record_demos(
     Attempts use seeds ``seed, seed + 1, ...``; unless ``keep_failures``, a failed attempt is
     discarded and the next seed tried, so every stored episode succeeds.
     """
+    import gym_pusht  # noqa: F401  (registers gym_pusht/PushT-v0)
     from lerobot.datasets.lerobot_dataset import LeRobotDataset
     from tqdm import tqdm
-
-    import gym_pusht  # noqa: F401  (registers gym_pusht/PushT-v0)
 
     start = time.perf_counter()
     dataset = LeRobotDataset.create(
@@ -266,7 +265,7 @@ def load_bc_arrays(root: str | Path, chunk_size: int, repo_id: str = REPO_ID) ->
 
 
 def main() -> None:
-    """Command line: ``python -m latent_mdp.envs.pusht_demos --episodes 500 --out data/pusht_demos``."""
+    """Command line: ``python -m latent_mdp.builders.pusht_demos --episodes 500 --out data/pusht_demos``."""
     parser = argparse.ArgumentParser(description="Write scripted PushT demonstrations as a local LeRobotDataset.")
     parser.add_argument("--episodes", type=int, default=500)
     parser.add_argument("--out", type=Path, default=Path("data/pusht_demos"))

@@ -13,8 +13,8 @@ numbers (agent x, y and 16 keypoint coordinates) to 6. The normalizer then holds
 statistics, not the keypoints'.
 
 The step is registered with LeRobot's ``ProcessorStepRegistry`` as ``latent_mdp_block_pose`` when
-this module is imported (``import latent_mdp`` does), so checkpoints that use it load through
-LeRobot's own ``PolicyProcessorPipeline.from_pretrained``.
+this module is imported (loading any LeRobot checkpoint through this package does), so
+checkpoints that use it load through LeRobot's own ``PolicyProcessorPipeline.from_pretrained``.
 """
 
 from __future__ import annotations

@@ -28,7 +28,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from latent_mdp.envs.pusht_demos import REPO_ID, TASK, action_chunks
+from latent_mdp.builders.pusht_demos import REPO_ID, TASK, action_chunks
 from latent_mdp.policies.lerobot.architecture import GemmaSize, PiArchitecture, VisionSize
 from latent_mdp.policies.lerobot.tiny import TINY_PI_ARCHITECTURE, build_random_policy
 
@@ -59,7 +59,7 @@ class LeRobotRecipe:
         environment_state: VLAs: also read the block keypoints, appended to the state.
         relative_actions: VLAs: predict actions relative to the agent position.
         block_pose: with ``environment_state``: read the block pose (centroid, angle's cos / sin)
-            made from the keypoints (:mod:`latent_mdp.policies.lerobot.block_pose`) instead.
+            made from the keypoints (:mod:`latent_mdp.tasks.pusht.block_pose`) instead.
         pi_size: pi0 / pi0.5 network sizes (default: the tiny test sizes).
         smolvlm_size: SmolVLA's backbone size (a key of ``tiny.SMOLVLM_SIZES``).
         batch_size, lr, weight_decay, warmup_steps, grad_clip: AdamW with linear warm-up and a
@@ -202,7 +202,7 @@ def load_demo_tensors(
     """Read the ``keys`` observations and ``chunk_size``-action chunks of a demo dataset.
 
     Args:
-        root: a LeRobotDataset written by :func:`latent_mdp.envs.pusht_demos.record_demos`.
+        root: a LeRobotDataset written by :func:`latent_mdp.builders.pusht_demos.record_demos`.
         keys: the ``observation.*`` inputs the policy reads.
         chunk_size: ``H``.
         relative_actions: ``stats["action"]`` are those of ``action[t + i] - observation.state[t]``
@@ -280,7 +280,7 @@ def train_lerobot_checkpoint(
     ]
     data = load_demo_tensors(demos, keys, recipe.chunk_size, relative_actions=recipe.relative_actions)
     if recipe.block_pose:
-        from latent_mdp.policies.lerobot.block_pose import block_pose
+        from latent_mdp.tasks.pusht.block_pose import block_pose
 
         keypoints = data.observations["observation.environment_state"]
         data.stats["observation.environment_state"] = frame_stats(block_pose(keypoints))

@@ -1,7 +1,7 @@
 """Regenerate the PushT demonstrations and the shipped base checkpoints, from scratch, on CPU.
 
-    python -m latent_mdp.envs.pusht_checkpoints            # demos (if missing) + every checkpoint
-    python -m latent_mdp.envs.pusht_checkpoints --only flow
+    python -m latent_mdp.builders.pusht_checkpoints            # demos (if missing) + every checkpoint
+    python -m latent_mdp.builders.pusht_checkpoints --only flow
 
 Each checkpoint lands in ``latent_mdp/assets/pusht_<kind>/`` with a model card (``README.md``)
 and ``card.json``: the data, the training steps and CPU time, and the base policy's success rate
@@ -20,13 +20,13 @@ from typing import Callable
 
 import torch
 
-from latent_mdp.envs.pusht import ASSETS, VARIANTS
-from latent_mdp.envs.pusht_demos import TASK, load_bc_arrays, record_demos
-from latent_mdp.envs.pusht_lerobot_training import RECIPES, train_lerobot_checkpoint
-from latent_mdp.envs.registry import make_vec
-from latent_mdp.evaluation import EvalResult, base_actor, evaluate
+from latent_mdp.builders.pusht_demos import TASK, load_bc_arrays, record_demos
+from latent_mdp.builders.pusht_lerobot_training import RECIPES, train_lerobot_checkpoint
 from latent_mdp.policies.flow_bc import fit_normalization, train_flow_bc
 from latent_mdp.policies.flow_mlp import FlowMLPConfig, FlowMLPPolicy
+from latent_mdp.sb3.envs import make_sb3_vec_env
+from latent_mdp.sb3.evaluation import EvalResult, base_actor, evaluate
+from latent_mdp.tasks.pusht.presets import ASSETS, VARIANTS
 
 __all__ = ["evaluate_base", "train_flow_checkpoint"]
 
@@ -73,7 +73,7 @@ DEFAULT_STEPS = {"flow": 12_000, "pi0": 16_000, "pi05": 16_000, "smolvla": 24_00
 
 def evaluate_base(kind: str, episodes: int, n_envs: int = 10, seed: int = 10_000) -> EvalResult:
     """The shipped base policy alone (``w ~ N(0, I)``) on its DSRL-PushT id."""
-    env = make_vec(f"DSRL-PushT-{kind}-v0", n_envs)
+    env = make_sb3_vec_env(f"DSRL-PushT-{kind}-v0", n_envs)
     try:
         return evaluate(env, base_actor(env.noise_space, n_envs, seed), episodes, seed=seed, progress=True)
     finally:
@@ -92,7 +92,7 @@ def _model_card(kind: str, card: dict) -> str:
 
 A deliberately imperfect base policy for DSRL on `DSRL-PushT-{kind}-v0`, trained by behaviour
 cloning on scripted-expert demonstrations. Regenerate with
-`python -m latent_mdp.envs.pusht_checkpoints --only {kind}`.
+`python -m latent_mdp.builders.pusht_checkpoints --only {kind}`.
 
 | | |
 |---|---|

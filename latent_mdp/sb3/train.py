@@ -18,15 +18,16 @@ import gymnasium as gym
 from stable_baselines3.common.base_class import BaseAlgorithm
 from tqdm.auto import tqdm
 
-from latent_mdp.buffer_files import load_buffer
-from latent_mdp.callbacks import Checkpointer, InterruptCheck, LiveProgress, PeriodicEval, read_checkpoint_state
-from latent_mdp.envs.registry import make_inner, make_vec
-from latent_mdp.evaluation import base_actor, evaluate, model_actor, paired_difference
-from latent_mdp.hyperparams import TrainConfig, algorithm_class, load_hyperparams
+from latent_mdp.envs.registry import make_inner
 from latent_mdp.interrupt import DeferredInterrupt
-from latent_mdp.vector import LatentActionVecEnv
+from latent_mdp.sb3.buffer_files import load_buffer
+from latent_mdp.sb3.callbacks import Checkpointer, InterruptCheck, LiveProgress, PeriodicEval, read_checkpoint_state
+from latent_mdp.sb3.envs import make_sb3_vec_env
+from latent_mdp.sb3.evaluation import base_actor, evaluate, model_actor, paired_difference
+from latent_mdp.sb3.hyperparams import TrainConfig, algorithm_class, load_hyperparams
+from latent_mdp.sb3.vec_env import LatentActionVecEnv
+from latent_mdp.sb3.warmup import warmup_replay_buffer
 from latent_mdp.video import record_episode
-from latent_mdp.warmup import warmup_replay_buffer
 
 __all__ = ["compare_with_base", "train"]
 
@@ -70,16 +71,24 @@ def compare_with_base(
     return {**{name: result.as_dict() for name, result in results.items()}, "lift": lift}
 
 
+def _maxima_keys(row: dict[str, Any]) -> list[str]:
+    """The ``mean_max_<key>`` entries of an evaluation summary (the task's tracked maxima)."""
+    return [key for key in row if key.startswith("mean_max_")]
+
+
 def format_comparison(comparison: dict[str, Any]) -> str:
     """A small table: the base policy against the trained actor, with 95% intervals."""
-    lines = [f"{'':40s} {'success (95% CI)':>22s} {'max coverage':>13s} {'return':>8s}"]
+    maxima = _maxima_keys(comparison["base"])
+    headers = "".join(f" {'max ' + key.removeprefix('mean_max_'):>13s}" for key in maxima)
+    lines = [f"{'':40s} {'success (95% CI)':>22s}{headers} {'return':>8s}"]
     for name, label in COMPARED.items():
         if name not in comparison:
             continue
         row = comparison[name]
         low, high = row["success_interval_95"]
         success = f"{row['success_rate']:.1%} ({low:.1%}-{high:.1%})"
-        lines.append(f"{label:40s} {success:>22s} {row['mean_max_coverage']:13.3f} {row['mean_return']:8.2f}")
+        values = "".join(f" {row[key]:13.3f}" for key in maxima)
+        lines.append(f"{label:40s} {success:>22s}{values} {row['mean_return']:8.2f}")
     for name, diff in comparison["lift"].items():
         verdict = "excludes 0" if diff["excludes_zero"] else "includes 0"
         lines.append(
@@ -100,13 +109,13 @@ def _build_model(cfg: TrainConfig, env: LatentActionVecEnv, seed: int, run_dir: 
     elif policy == "NoisePriorPolicy":
         if cfg.algo != "sac":
             raise ValueError(f"policy NoisePriorPolicy is for sac; got algo {cfg.algo!r}")
-        from latent_mdp.noise_prior import MultiInputNoisePriorPolicy, NoisePriorPolicy
+        from latent_mdp.sb3.noise_prior import MultiInputNoisePriorPolicy, NoisePriorPolicy
 
         policy = MultiInputNoisePriorPolicy if dict_obs else NoisePriorPolicy
     if cfg.demos is not None:
         if cfg.algo == "dsrl-na":
             raise ValueError("demos: DSRL-NA takes demonstrations as real-action transitions (DSRLNA.add_offline)")
-        from latent_mdp.demo_noise import DemoReplayBuffer
+        from latent_mdp.sb3.demo_buffer import DemoReplayBuffer
 
         kwargs["replay_buffer_class"] = DemoReplayBuffer
         kwargs["replay_buffer_kwargs"] = {"demo_fraction": float(cfg.demos.get("fraction", 0.5))}
@@ -170,9 +179,9 @@ def train(
     run_dir.mkdir(parents=True, exist_ok=True)
     (run_dir / "config.json").write_text(json.dumps({"env_id": env_id, "seed": seed, "steps": steps, **asdict(cfg)}, indent=2, default=str))
 
-    env = make_vec(env_id, cfg.n_envs, **cfg.env_kwargs)
+    env = make_sb3_vec_env(env_id, cfg.n_envs, **cfg.env_kwargs)
     env.seed(seed)
-    eval_env = make_vec(env_id, min(10, cfg.eval_episodes), policy=env.policy, **cfg.env_kwargs)
+    eval_env = make_sb3_vec_env(env_id, min(10, cfg.eval_episodes), policy=env.base_policy, **cfg.env_kwargs)
     start, seconds_before = time.perf_counter(), 0.0
     if checkpoint is not None:
         model_path, buffer_path, state = checkpoint
@@ -203,6 +212,7 @@ def train(
                 model_actor(model),
                 run_dir / "videos" / f"eval_{row['env_steps']:08d}.mp4",
                 seed=EVAL_SEED,
+                metrics=env.task_metrics,
             )
 
     live = LiveProgress(steps, env_steps=env_steps, show=progress)
@@ -244,7 +254,7 @@ def _log_final(model: BaseAlgorithm, comparison: dict[str, Any]) -> None:
     """Write the final comparison to TensorBoard at the last step, and flush and close the writer."""
     for name in COMPARED:
         if name in comparison:
-            for key in ("success_rate", "mean_max_coverage", "mean_return"):
+            for key in ("success_rate", *_maxima_keys(comparison[name]), "mean_return"):
                 model.logger.record(f"final/{name}/{key}", comparison[name][key])
     model.logger.dump(model.num_timesteps)
     model.logger.close()
@@ -263,13 +273,13 @@ def evaluate_saved(env_id: str, model_path: str | Path, episodes: int, *, algo: 
         env_kwargs = saved.get("env_kwargs", {})
     if algo is None:
         raise ValueError(f"cannot tell the algorithm of {model_path}: pass --algo")
-    env = make_vec(env_id, min(10, episodes), **env_kwargs)
+    env = make_sb3_vec_env(env_id, min(10, episodes), **env_kwargs)
     model = algorithm_class(algo).load(model_path, env=env)
     comparison = compare_with_base(model, env, episodes)
     print(format_comparison(comparison))
     if video is not None:
         inner = make_inner(env_id, "rgb_array", env_kwargs.get("task_reward", "coverage"))
-        stats = record_episode(inner, env.batch.core, model_actor(model), video, seed=EVAL_SEED)
+        stats = record_episode(inner, env.batch.core, model_actor(model), video, seed=EVAL_SEED, metrics=env.task_metrics)
         print(f"video: {video} ({int(stats['frames'])} frames, success {bool(stats['success'])})")
     env.close()
     return comparison

@@ -16,12 +16,13 @@ An entry holds the algorithm's constructor arguments plus these keys of our own:
   latent actions (:mod:`latent_mdp.demo_noise`), in a store that fills the share ``f`` of every
   batch (SB3 algorithms; DSRL-NA takes demonstrations through ``add_offline``).
 
-``policy_kwargs.activation_fn`` names an entry of :data:`latent_mdp.nets.ACTIVATIONS`.
+``policy_kwargs.activation_fn`` names an entry of :data:`latent_mdp.sb3.nets.ACTIVATIONS`.
 """
 
 from __future__ import annotations
 
 import copy
+import importlib
 import inspect
 from dataclasses import dataclass, field
 from importlib import resources
@@ -31,33 +32,33 @@ from typing import Any
 import yaml
 
 from latent_mdp.envs.registry import ENV_IDS
-from latent_mdp.nets import ACTIVATIONS
+from latent_mdp.sb3.nets import ACTIVATIONS
 
-__all__ = ["ALGORITHMS", "TrainConfig", "algorithm_class", "load_hyperparams"]
+__all__ = ["ALGORITHMS", "ALGORITHM_PATHS", "TrainConfig", "algorithm_class", "load_hyperparams"]
 
-ALGORITHMS = ("sac", "td3", "tqc", "crossq", "dsrl-na")
+ALGORITHM_PATHS: dict[str, str] = {
+    "sac": "stable_baselines3:SAC",
+    "td3": "stable_baselines3:TD3",
+    "tqc": "sb3_contrib:TQC",
+    "crossq": "sb3_contrib:CrossQ",
+    "dsrl-na": "agents:DSRLNA",
+}
+"""Each algorithm name's class, as ``module:attribute``, imported only when the name is used (as RL Zoo does)."""
+
+ALGORITHMS = tuple(ALGORITHM_PATHS)
 
 
 def algorithm_class(name: str) -> type:
-    """The SB3-style class of an algorithm name."""
-    if name == "sac":
-        from stable_baselines3 import SAC as cls
-    elif name == "td3":
-        from stable_baselines3 import TD3 as cls
-    elif name == "tqc":
-        from sb3_contrib import TQC as cls
-    elif name == "crossq":
-        from sb3_contrib import CrossQ as cls
-    elif name == "dsrl-na":
-        from agents import DSRLNA as cls
-    else:
+    """The SB3-style class of an algorithm name (imports its module)."""
+    if name not in ALGORITHM_PATHS:
         raise ValueError(f"unknown algorithm {name!r}; expected one of {ALGORITHMS}")
-    return cls
+    module, attribute = ALGORITHM_PATHS[name].split(":")
+    return getattr(importlib.import_module(module), attribute)
 
 
 @dataclass
 class TrainConfig:
-    """Everything :func:`latent_mdp.train.train` needs besides the env id and the budget."""
+    """Everything :func:`latent_mdp.sb3.train.train` needs besides the env id and the budget."""
 
     algo: str
     n_envs: int = 1
@@ -96,22 +97,46 @@ def _read_yaml(path: Path | Any) -> dict[str, Any]:
     return content
 
 
-def _shipped(algo: str) -> dict[str, Any]:
-    filename = algo.replace("-", "_") + ".yml"
-    return _read_yaml(resources.files("latent_mdp") / "hyperparams" / filename)
+MERGED_KEYS = ("env_kwargs", "policy_kwargs")
+"""Keys whose mappings an override updates key by key instead of replacing."""
+
+
+def _merge(entry: dict[str, Any], overrides: dict[str, Any]) -> dict[str, Any]:
+    """``entry`` updated by ``overrides`` (the :data:`MERGED_KEYS` key by key)."""
+    merged = copy.deepcopy(entry)
+    for key, value in overrides.items():
+        if key in MERGED_KEYS and isinstance(value, dict):
+            merged[key] = {**merged.get(key, {}), **value}
+        else:
+            merged[key] = copy.deepcopy(value)
+    return merged
+
+
+def _shipped_file(name: str) -> dict[str, Any]:
+    return _read_yaml(resources.files("latent_mdp.sb3") / "hyperparams" / f"{name}.yml")
+
+
+def _shipped(algo: str, env_id: str) -> dict[str, Any] | None:
+    """The shipped entry of ``env_id`` for ``algo``: its env-level keys (``envs.yml``) updated by the algorithm's file."""
+    entry = _shipped_file(algo.replace("-", "_")).get(env_id)
+    if entry is None:
+        return None
+    return _merge(_shipped_file("envs").get(env_id) or {}, entry)
 
 
 def load_hyperparams(env_id: str, algo: str, config: str | Path | None = None) -> TrainConfig:
     """The shipped entry for ``env_id`` and ``algo``, updated by the same entry in ``config``.
 
-    ``config`` is a YAML file laid out like the shipped ones (env id -> keys); keys it sets
-    replace the shipped values (``env_kwargs`` and ``policy_kwargs`` are merged key by key).
+    The shipped entry is the id's env-level keys (``hyperparams/envs.yml``) updated by the
+    algorithm's own file. ``config`` is a YAML file laid out like the shipped ones (env id ->
+    keys); keys it sets replace the shipped values (``env_kwargs`` and ``policy_kwargs`` are
+    merged key by key).
     """
     if algo not in ALGORITHMS:
         raise ValueError(f"unknown algorithm {algo!r}; expected one of {ALGORITHMS}")
     if env_id not in ENV_IDS:
         raise ValueError(f"unknown env id {env_id!r}; registered: {sorted(ENV_IDS)}")
-    entry = copy.deepcopy(_shipped(algo).get(env_id))
+    entry = _shipped(algo, env_id)
     if entry is None:
         raise ValueError(f"no {algo} hyperparameters for {env_id} in the shipped YAML")
     if config is not None:
@@ -121,11 +146,7 @@ def load_hyperparams(env_id: str, algo: str, config: str | Path | None = None) -
         overrides = user[env_id] or {}
         if not isinstance(overrides, dict):
             raise ValueError(f"{config}: the entry for {env_id} must be a mapping of keys to values; got a {type(overrides).__name__}")
-        for key, value in overrides.items():
-            if key in ("env_kwargs", "policy_kwargs") and isinstance(value, dict):
-                entry[key] = {**entry.get(key, {}), **value}
-            else:
-                entry[key] = value
+        entry = _merge(entry, overrides)
     own = {key: entry.pop(key) for key in OWN_KEYS if key in entry}
     _check_keys(algo, entry, config)
     return TrainConfig(algo=algo, **own, algo_kwargs=entry)

@@ -1,8 +1,9 @@
 """Evaluation of a latent actor (or of the base policy alone) on a vector form of M^w.
 
-Metrics per episode: success (the inner ``info["is_success"]`` at any latent step), the maximum
-``info["coverage"]`` seen at the end of a latent step (PushT reports coverage after every inner
-step; chunk ends are what M^w observes), and the summed return.
+Metrics per episode (:class:`latent_mdp.metrics.EpisodeMetrics`, named by the task preset):
+success (the task's success key true at any latent step), the maximum of each tracked info key
+seen at the end of a latent step (PushT's ``coverage``; chunk ends are what M^w observes), and the
+summed return.
 
 Every env runs the same number of episodes, so short (often successful) episodes are not
 over-counted, as they would be by taking the first ``E`` episodes to finish. Episode ``j`` of env
@@ -22,9 +23,10 @@ import numpy as np
 from stable_baselines3.common.vec_env import VecEnv
 from tqdm.auto import tqdm
 
+from latent_mdp.metrics import EpisodeMetrics, EpisodeRecord, EpisodeTracker
 from latent_mdp.noise_space import NoiseSpace
 
-__all__ = ["EvalResult", "PairedDifference", "base_actor", "evaluate", "model_actor", "paired_difference", "wilson_interval"]
+__all__ = ["EvalResult", "PairedDifference", "base_actor", "env_metrics", "evaluate", "model_actor", "paired_difference", "wilson_interval"]
 
 Actor = Callable[[Any], np.ndarray]
 """Maps a batch of observations to latent actions ``(N, k)``."""
@@ -48,16 +50,18 @@ def wilson_interval(successes: int, n: int, z: float = Z95) -> tuple[float, floa
 class EvalResult:
     """Summary of ``episodes`` evaluation episodes.
 
-    ``episode_success`` lists each episode's success ordered by (env, episode of that env), the
-    same order for every actor evaluated with the same seed and number of envs.
+    ``mean_max`` maps each tracked info key to the mean over episodes of its largest value (``as_dict``
+    writes it as ``mean_max_<key>``). ``episode_success`` lists each episode's success ordered by
+    (env, episode of that env), the same order for every actor evaluated with the same seed and
+    number of envs.
     """
 
     episodes: int
     success_rate: float
-    mean_max_coverage: float
     mean_return: float
     mean_length: float
     """Mean number of inner env steps per episode."""
+    mean_max: dict[str, float] = field(default_factory=dict)
     episode_success: list[bool] = field(default_factory=list)
 
     @property
@@ -66,16 +70,15 @@ class EvalResult:
         return wilson_interval(int(round(self.success_rate * self.episodes)), self.episodes)
 
     def as_dict(self) -> dict[str, Any]:
-        """The summary numbers and the 95% interval (not the per-episode list)."""
-        summary = {key: value for key, value in asdict(self).items() if key != "episode_success"}
+        """The summary numbers, one ``mean_max_<key>`` per tracked key, and the 95% interval (not the per-episode list)."""
+        summary = {key: getattr(self, key) for key in ("episodes", "success_rate", "mean_return", "mean_length")}
+        summary |= {f"mean_max_{key}": value for key, value in self.mean_max.items()}
         return {**summary, "success_interval_95": list(self.success_interval)}
 
     def __str__(self) -> str:
         low, high = self.success_interval
-        return (
-            f"success {self.success_rate:.1%} (95% CI {low:.1%}-{high:.1%}), max coverage "
-            f"{self.mean_max_coverage:.3f}, return {self.mean_return:.2f} over {self.episodes} episodes"
-        )
+        maxima = "".join(f", max {key} {value:.3f}" for key, value in self.mean_max.items())
+        return f"success {self.success_rate:.1%} (95% CI {low:.1%}-{high:.1%}){maxima}, return {self.mean_return:.2f} over {self.episodes} episodes"
 
 
 @dataclass(frozen=True)
@@ -124,42 +127,49 @@ def model_actor(model: Any, deterministic: bool = True) -> Actor:
     return lambda obs: model.predict(obs, deterministic=deterministic)[0]
 
 
-def evaluate(env: VecEnv, actor: Actor, episodes: int, seed: int = 0, progress: bool = False) -> EvalResult:
+def env_metrics(env: Any) -> EpisodeMetrics:
+    """The ``task_metrics`` of an SB3 vector env (through any ``VecEnvWrapper``), else the default."""
+    metrics = getattr(env, "task_metrics", None)
+    return metrics if isinstance(metrics, EpisodeMetrics) else EpisodeMetrics()
+
+
+def evaluate(
+    env: VecEnv, actor: Actor, episodes: int, seed: int = 0, progress: bool = False, metrics: EpisodeMetrics | None = None
+) -> EvalResult:
     """Run ``actor`` for exactly ``episodes`` episodes over the ``N`` envs of ``env``.
 
     Env ``i`` runs ``episodes // N`` episodes, one more for the first ``episodes % N`` envs; the
     quotas are fixed in advance, so short episodes are not over-counted. Env ``i`` is seeded with
     ``seed + i`` once; its later episodes follow from that seed.
+
+    Args:
+        metrics: the task's info keys (default: the env's ``task_metrics`` where it has them, as
+            :func:`latent_mdp.sb3.make_sb3_vec_env` sets, else success as ``info["is_success"]``).
     """
     if episodes < 1:
         raise ValueError(f"episodes must be >= 1; got {episodes}")
+    metrics = env_metrics(env) if metrics is None else metrics
     n = env.num_envs
     quota = episodes // n + (np.arange(n) < episodes % n)
     env.seed(seed)
     obs = env.reset()
-    done_counts = np.zeros(n, dtype=int)
-    success = np.zeros(n, dtype=bool)
-    coverage = np.zeros(n)
-    returns = np.zeros(n)
-    lengths = np.zeros(n, dtype=int)
-    records: list[tuple[int, int, bool, float, float, int]] = []
+    tracker = EpisodeTracker(n, metrics)
+    records: list[EpisodeRecord] = []
     bar = tqdm(total=episodes, desc="evaluate", disable=not progress)
-    while (done_counts < quota).any():
+    while (tracker.counts < quota).any():
         obs, rewards, dones, infos = env.step(actor(obs))
-        for i, info in enumerate(infos):
-            success[i] |= bool(info.get("is_success", False))
-            coverage[i] = max(coverage[i], float(info.get("coverage", 0.0)))
-            returns[i] += rewards[i]
-            lengths[i] += info.get("inner_steps", 1)
-            if dones[i]:
-                if done_counts[i] < quota[i]:
-                    records.append((i, done_counts[i], success[i], coverage[i], returns[i], lengths[i]))
-                    bar.update()
-                done_counts[i] += 1
-                success[i], coverage[i], returns[i], lengths[i] = False, 0.0, 0.0, 0
+        for record in tracker.step(rewards, dones, infos):
+            if record.index < quota[record.env]:
+                records.append(record)
+                bar.update()
     bar.close()
-    records.sort(key=lambda record: record[:2])
-    _, _, s, c, r, length = (np.array(column, dtype=float) for column in zip(*records))
+    records.sort(key=lambda record: (record.env, record.index))
+    success = [record.success for record in records]
     return EvalResult(
-        len(records), float(s.mean()), float(c.mean()), float(r.mean()), float(length.mean()), [bool(x) for x in s]
+        episodes=len(records),
+        success_rate=float(np.mean(success)),
+        mean_return=float(np.mean([record.ret for record in records])),
+        mean_length=float(np.mean([record.length for record in records])),
+        mean_max={key: float(np.mean([record.maxima[key] for record in records])) for key in metrics.maxima},
+        episode_success=success,
     )

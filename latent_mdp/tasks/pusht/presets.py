@@ -14,11 +14,12 @@ from typing import Any, Literal, get_args
 import gymnasium as gym
 import numpy as np
 
+from latent_mdp.metrics import EpisodeMetrics
 from latent_mdp.noise_space import NoiseMode, NoiseSpace
 from latent_mdp.observations import ObsMode
 from latent_mdp.policies.checkpoint_files import checkpoint_type
 from latent_mdp.policy import NoisePolicy
-from latent_mdp.vector import LatentActionVecEnv
+from latent_mdp.vector import LatentActionVectorEnv
 from latent_mdp.wrapper import LatentActionWrapper
 
 __all__ = [
@@ -32,11 +33,16 @@ __all__ = [
     "TaskReward",
     "load_base_policy",
     "make_dsrl_pusht",
-    "make_dsrl_pusht_vec",
+    "make_dsrl_pusht_vector",
+    "pusht_batch_parts",
     "make_inner_pusht",
+    "PUSHT_METRICS",
 ]
 
-ASSETS = Path(__file__).resolve().parent.parent / "assets"
+PUSHT_METRICS = EpisodeMetrics(success="is_success", maxima=("coverage",))
+"""gym-pusht's info: ``is_success`` at coverage above 0.95, and ``coverage`` of the target (tracked at its maximum)."""
+
+ASSETS = Path(__file__).resolve().parents[2] / "assets"
 PUSHT_TASK = "Push the T-shaped block onto the T-shaped target."
 
 TaskReward = Literal["coverage", "success", "absorbing"]
@@ -162,7 +168,7 @@ def load_base_policy(kind: str, policy_path: str | Path | None = None, task: str
         if not path.is_dir():
             raise FileNotFoundError(
                 f"the shipped {kind} PushT checkpoint is missing at {path}; regenerate it with "
-                f"`python -m latent_mdp.envs.pusht_checkpoints --only {kind}` or pass policy_path="
+                f"`python -m latent_mdp.builders.pusht_checkpoints --only {kind}` or pass policy_path="
             )
     else:
         path = Path(policy_path).expanduser()
@@ -259,14 +265,26 @@ def make_dsrl_pusht(
     return env
 
 
-def make_dsrl_pusht_vec(
+def pusht_batch_parts(
     kind: str, n_envs: int, *, render_mode: str | None = None, task_reward: TaskReward = "coverage", **kwargs: Any
-) -> LatentActionVecEnv:
-    """``n_envs`` PushT envs sharing one base policy and one policy call per chunk (SB3 ``VecEnv``).
+) -> tuple[list[gym.Env], NoisePolicy, dict[str, Any]]:
+    """``n_envs`` inner PushT envs, the base policy they share, and the wrapper kwargs of the kind.
 
-    Takes the kwargs of :func:`make_dsrl_pusht`; pass ``policy=`` to reuse a loaded base policy
-    (e.g. for an evaluation env beside a training env).
+    Takes the kwargs of :func:`make_dsrl_pusht`; ``policy=`` reuses a loaded base policy. Both
+    vector forms are built from these parts.
     """
+    if isinstance(n_envs, bool) or not isinstance(n_envs, int) or n_envs < 1:
+        raise ValueError(f"n_envs must be a positive integer; got {n_envs!r}")
     policy, wrapper_kwargs = _policy_and_wrapper_kwargs(kind, **kwargs)
     envs = [make_inner_pusht(kind, render_mode, task_reward) for _ in range(n_envs)]
-    return LatentActionVecEnv(envs, policy, **wrapper_kwargs)
+    return envs, policy, wrapper_kwargs
+
+
+def make_dsrl_pusht_vector(kind: str, num_envs: int = 1, **kwargs: Any) -> LatentActionVectorEnv:
+    """``num_envs`` PushT envs as a Gymnasium ``VectorEnv`` over one base policy (the ids' ``vector_entry_point``).
+
+    ``gym.make_vec("DSRL-PushT-flow-v0", 4)`` returns this batched form: one policy call per
+    chunk for all envs. Takes the kwargs of :func:`make_dsrl_pusht`.
+    """
+    envs, policy, wrapper_kwargs = pusht_batch_parts(kind, num_envs, **kwargs)
+    return LatentActionVectorEnv(envs, policy, **wrapper_kwargs)
