@@ -73,7 +73,7 @@ from agents.env_access import LatentEnv, latent_env_of
 from agents.offline import ChunkTransitions
 from agents.policies import DSRLNAPolicy, VectorObservationExtractor
 from latent_mdp.observations import batch_size_of
-from latent_mdp.policy import Observation, PolicyContext, decode_checked, encode_checked
+from latent_mdp.policy import Observation, PolicyContext
 from latent_mdp.sb3.noise_prior import noise_prior_log_prob
 
 __all__ = ["DSRLNA"]
@@ -390,9 +390,8 @@ class DSRLNA(OffPolicyAlgorithm):
             observation built as the env builds it (``obs_mode``), then vectorized.
         """
         core = self.latent.core
-        ctx = self._encode(states)
-        features = core.policy.features(ctx).detach().cpu().numpy() if core.observations.needs_features else None
-        latent_obs = core.observations.build(states, features)
+        ctx = core.encode_states(states)
+        latent_obs = core.observations.build(states, core.features(ctx, batch_size_of(states)))
         return ctx, self.policy.features(obs_as_tensor(latent_obs, self.device))
 
     def decode_chunks(self, states: Observation, u: np.ndarray) -> torch.Tensor:
@@ -405,17 +404,11 @@ class DSRLNA(OffPolicyAlgorithm):
         Returns:
             ``(n * K, h, A)`` chunks in env units on the agent's device.
         """
-        return self._decode(self._encode(states), u)
-
-    def _encode(self, states: Observation) -> PolicyContext:
-        """The base policy's context of ``n`` inner observations (one checked ``encode``)."""
-        return encode_checked(self.latent.core.policy, states, batch_size_of(states))
+        return self._decode(self.latent.core.encode_states(states), u)
 
     def _decode(self, ctx: PolicyContext, u: np.ndarray) -> torch.Tensor:
-        """Chunks ``(n * K, h, A)`` for latent actions ``u`` ``(n * K, k)`` on ``n`` encoded states."""
-        core = self.latent.core
-        w = torch.from_numpy(core.noise_space.to_noise(u)).to(core.policy.device)
-        return decode_checked(core.policy, ctx, w)[:, : self.chunk_spec.horizon].to(self.device)
+        """Chunks ``(n * K, h, A)`` for latent actions ``u`` ``(n * K, k)`` on ``n`` encoded states, on the agent's device."""
+        return self.latent.core.decode_actions(ctx, u).to(self.device)
 
     def decode_candidates(self, ctx: PolicyContext, next_u: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """Decode K noises for each of ``2B`` encoded states ``[s; s']`` in one decode.

@@ -3,7 +3,7 @@
 * ``base-noise`` / ``base-zero``: the frozen base policy with ``w ~ N(0, I)`` or ``w = 0``
   (latent action ``u = 0``), evaluated only.
 * ``sac-raw``: SB3 SAC on the plain task env (the raw action space), from scratch.
-* ``residual-sac``: SB3 SAC on :class:`latent_mdp.residual.ResidualActionWrapper`.
+* ``residual-sac``: SB3 SAC on :class:`benchmarks.residual.ResidualActionWrapper`.
 
 The SAC baselines train like :func:`latent_mdp.sb3.train.train` (same progress bar, periodic
 evaluation, checkpoints and resume, from :mod:`latent_mdp.sb3.callbacks`) and are evaluated with the
@@ -24,8 +24,8 @@ from stable_baselines3.common.vec_env import DummyVecEnv
 
 from benchmarks.methods import SAC_BASELINES
 from benchmarks.overrides import merge_entry, read_yaml
-from latent_mdp.envs.registry import ENV_IDS, make_inner
-from latent_mdp.residual import ResidualActionWrapper
+from benchmarks.residual import ResidualActionWrapper
+from latent_mdp.envs.registry import ENV_IDS, make_inner, task_metrics
 from latent_mdp.sb3.buffer_files import load_buffer
 from latent_mdp.sb3.callbacks import Checkpointer, LiveProgress, PeriodicEval, read_checkpoint_state
 from latent_mdp.sb3.envs import make_sb3_vec_env
@@ -117,8 +117,9 @@ def train_sac_baseline(
         model = SAC(kwargs.pop("policy", _policy_name(env)), env, seed=seed, verbose=0, **kwargs)
         done_env_steps = 0
     eval_freq = max(1, math.ceil(env_steps / (cfg.n_envs * n_evals)))
-    live = LiveProgress(env_steps, env_steps=done_env_steps, show=progress)
-    periodic = PeriodicEval(eval_env, eval_freq, cfg.eval_episodes, run_dir, live, seed=EVAL_SEED)
+    metrics = task_metrics(env_id)  # the inner envs' info holds the task's keys, as M^w's does
+    live = LiveProgress(env_steps, env_steps=done_env_steps, show=progress, metrics=metrics)
+    periodic = PeriodicEval(eval_env, eval_freq, cfg.eval_episodes, run_dir, live, seed=EVAL_SEED, metrics=metrics)
     seconds_before = float(checkpoint[2].get("train_seconds", 0.0)) if checkpoint else 0.0
     checkpointer = Checkpointer(run_dir, save_freq=eval_freq, progress=live, seconds_before=seconds_before)
     try:
@@ -127,7 +128,7 @@ def train_sac_baseline(
         checkpointer.save()
         raise
     checkpointer.save()
-    final = evaluate(eval_env, model_actor(model), final_episodes, seed=EVAL_SEED)
+    final = evaluate(eval_env, model_actor(model), final_episodes, seed=EVAL_SEED, metrics=metrics)
     env.close()
     eval_env.close()
     return {"env_steps": live.env_steps, "eval_history": periodic.history, "trained": final.as_dict()}

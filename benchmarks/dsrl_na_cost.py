@@ -13,7 +13,7 @@ The base policy's ``encode`` and ``decode`` are counted (calls and rows) and the
 one run, so ``bank_speedup`` (bank updates/s over fresh updates/s) is a ratio on one machine state.
 The bank's one-time cost per stored row is reported too (``bank_seconds_per_row``).
 
-Usage: ``python benchmarks/dsrl_na_cost.py [--ids DSRL-PushT-flow-v0 DSRL-PushT-pi0-v0] [--updates 20]
+Usage: ``python -m benchmarks.dsrl_na_cost [--ids DSRL-PushT-flow-v0 DSRL-PushT-pi0-v0] [--updates 20]
 [--batch-size B] [--n-noise-samples K] [--out FILE]``.
 Writes ``benchmarks/results/dsrl_na_cost.json``.
 """
@@ -21,7 +21,6 @@ Writes ``benchmarks/results/dsrl_na_cost.json``.
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import platform
 import time
@@ -33,6 +32,7 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 import torch  # noqa: E402
 
 from agents import DSRLNA  # noqa: E402
+from benchmarks.results_file import write_result  # noqa: E402
 from latent_mdp.observations import batch_size_of  # noqa: E402
 from latent_mdp.policy import NoisePolicy  # noqa: E402
 from latent_mdp.sb3.envs import make_sb3_vec_env  # noqa: E402
@@ -139,9 +139,7 @@ def main() -> None:
         "date": time.strftime("%Y-%m-%d"),
         "results": {env_id: measure_id(env_id, args.updates, args.warmup, overrides) for env_id in args.ids},
     }
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(json.dumps(report, indent=2) + "\n")
-    print(f"wrote {args.out}")
+    write_result(args.out, report)
 
 
 if __name__ == "__main__":

@@ -9,12 +9,12 @@
 * ``throughput``: chunks per second of N = 1, 4, 16 batched envs with the tiny pi0 (one encode +
   one decode for all N), against N separate encode + decode calls.
 
-Tiny models (default) are built offline by ``latent_mdp.policies.lerobot.tiny``; ``--full`` adds
+Tiny models (default) are built offline by ``latent_mdp.builders.lerobot_models``; ``--full`` adds
 the real sizes with random weights: SmolVLA (SmolVLM2-500M backbone, 450M) and pi0 (4B fp32,
 skipped unless about 20 GB of memory is free). Medians of ``--repeats`` alternating runs, torch on
 one thread. Results merge into ``benchmarks/results/prefix_reuse.json``.
 
-Usage: ``python benchmarks/prefix_reuse.py [--repeats 7] [--models pi0 smolvla ...]
+Usage: ``python -m benchmarks.prefix_reuse [--repeats 7] [--models pi0 smolvla ...]
 [--full [--full-models smolvla pi0] [--full-repeats 2] [--full-naive-calls 2]]``
 """
 
@@ -35,7 +35,9 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
 import torch  # noqa: E402
 
-from latent_mdp.policies.lerobot import LeRobotNoisePolicy, build_random_policy  # noqa: E402
+from benchmarks.results_file import write_result  # noqa: E402
+from latent_mdp.builders.lerobot_models import build_random_policy  # noqa: E402
+from latent_mdp.policies.lerobot import LeRobotNoisePolicy  # noqa: E402
 from latent_mdp.tasks.pusht.stats import pusht_observations  # noqa: E402
 
 KS = (1, 4, 16)
@@ -173,9 +175,7 @@ def main() -> None:
                     "per_noise": per_noise(policy, args.full_repeats, naive_cap=args.full_naive_calls)
                 }
                 del policy
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(json.dumps(report, indent=2) + "\n")
-    print(f"wrote {args.out}")
+    write_result(args.out, report)
 
 
 if __name__ == "__main__":

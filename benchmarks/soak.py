@@ -12,20 +12,20 @@ records the process's resident memory (RSS) every ``--every`` inner steps:
 Memory first grows while the allocators warm up, so the verdict compares the last sample with
 the one at ``--settle`` inner steps: ``growth_after_settle_mb`` must stay within ``--bound-mb``.
 
-Usage: ``python benchmarks/soak.py [--steps 1000000] [--every 50000] [--out benchmarks/results/soak.json]``
+Usage: ``python -m benchmarks.soak [--steps 1000000] [--every 50000] [--out benchmarks/results/soak.json]``
 """
 
 from __future__ import annotations
 
 import argparse
 import gc
-import json
 import multiprocessing as mp
 import os
-import platform
 import time
 from pathlib import Path
 from typing import Any
+
+from benchmarks.results_file import machine, write_result
 
 PAGE_MB = os.sysconf("SC_PAGE_SIZE") / 2**20
 
@@ -147,13 +147,11 @@ def main() -> None:
         "every": args.every,
         "settle": args.settle,
         "bound_mb": args.bound_mb,
-        "machine": f"{platform.processor() or platform.machine()}, torch threads 1",
+        "machine": machine(),
         "parts": parts,
         "date": time.strftime("%Y-%m-%d"),
     }
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(json.dumps(out, indent=2) + "\n")
-    print(f"wrote {args.out}")
+    write_result(args.out, out)
 
 
 if __name__ == "__main__":

@@ -7,14 +7,12 @@
 * ``vector_speedup``: inner env steps per second of ``LatentActionVecEnv`` at N = 1, 4, 16 envs
   (one policy call per chunk for all N), against N single wrappers in an SB3 ``DummyVecEnv``.
 
-Usage: ``python benchmarks/wrapper_overhead.py [--blocks 15] [--out benchmarks/results/wrapper_overhead.json]``
+Usage: ``python -m benchmarks.wrapper_overhead [--blocks 15] [--out benchmarks/results/wrapper_overhead.json]``
 """
 
 from __future__ import annotations
 
 import argparse
-import json
-import platform
 import statistics
 import time
 from pathlib import Path
@@ -25,6 +23,7 @@ import numpy as np
 import torch
 from stable_baselines3.common.vec_env import DummyVecEnv
 
+from benchmarks.results_file import machine, write_result
 from latent_mdp import LatentActionVecEnv, LatentActionWrapper
 from latent_mdp.policies import FlowMLPConfig, FlowMLPPolicy
 
@@ -147,14 +146,12 @@ def main() -> None:
         "benchmark": "wrapper_overhead",
         "env": "gym_pusht/PushT-v0 (obs_type=state)",
         "policy": f"FlowMLPPolicy(hidden 256, 3 layers, chunk {CHUNK}, 10 Euler steps), repeat noise, action_horizon {CHUNK}",
-        "machine": f"{platform.processor() or platform.machine()}, torch threads 1",
+        "machine": machine(),
         **overhead,
         "vector_speedup": vector,
         "date": time.strftime("%Y-%m-%d"),
     }
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(json.dumps(result, indent=2) + "\n")
-    print(f"wrote {args.out}")
+    write_result(args.out, result)
 
 
 if __name__ == "__main__":

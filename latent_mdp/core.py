@@ -16,8 +16,8 @@ import torch
 from latent_mdp.chunk import ChunkResult, RewardMode, chain_chunks, latent_discount, run_chunk, validate_latent_action
 from latent_mdp.config import LatentMDPConfig
 from latent_mdp.noise_space import NoiseMode, NoiseSpace
-from latent_mdp.observations import ObservationBuilder, check_finite_observation, stack_observations
-from latent_mdp.policy import NoisePolicy, PolicyContext, decode_checked, encode_checked
+from latent_mdp.observations import ObservationBuilder, batch_size_of, check_finite_observation, stack_observations
+from latent_mdp.policy import NoisePolicy, Observation, PolicyContext, decode_checked, encode_checked
 
 __all__ = ["LatentCore"]
 
@@ -97,10 +97,43 @@ class LatentCore:
             check_finite_observation(obs, f"env {i}'s observation")
         return encode_checked(self.policy, stack_observations(env_observations), len(env_observations))
 
-    def _decode_noise(self, ctx: PolicyContext, w: np.ndarray) -> np.ndarray:
+    def decode_noise(self, ctx: PolicyContext, w: np.ndarray) -> np.ndarray:
         """The first ``action_horizon`` actions ``(N, h, A)`` that noises ``w`` ``(N, H, D)`` decode to."""
-        actions = decode_checked(self.policy, ctx, torch.from_numpy(w).to(self.policy.device)).cpu().numpy()
-        return actions[:, : self.action_horizon]
+        actions = decode_checked(self.policy, ctx, torch.from_numpy(w).to(self.policy.device))
+        return actions[:, : self.action_horizon].cpu().numpy()
+
+    def encode_states(self, states: Observation) -> PolicyContext:
+        """One checked ``encode`` of ``n`` stacked inner observations ``(n, *obs)`` (arrays, or dicts of them).
+
+        Raises:
+            ValueError: the observations hold NaN or inf, or the policy's context is malformed.
+        """
+        check_finite_observation(states, "the stacked observations")
+        return encode_checked(self.policy, states, batch_size_of(states))
+
+    def features(self, ctx: PolicyContext, n: int) -> np.ndarray | None:
+        """The policy's features ``(n, F)`` of an encoded batch when the actor observes them (``obs_mode``), else None.
+
+        Raises:
+            ValueError: the features are not finite or not ``(n, feature_dim)``.
+        """
+        if not self.observations.needs_features:
+            return None
+        features = self.policy.features(ctx).detach().cpu().numpy()
+        expected = (n, self.policy.feature_dim)
+        if features.shape != expected:
+            raise ValueError(f"{self.policy.name}.features returned shape {features.shape}; expected {expected}")
+        if not np.all(np.isfinite(features)):
+            raise ValueError(f"{self.policy.name}.features returned NaN or inf")
+        return features
+
+    def decode_actions(self, ctx: PolicyContext, u: np.ndarray) -> torch.Tensor:
+        """The first ``action_horizon`` actions ``(n * K, h, A)`` of latent actions ``u`` ``(n * K, k)``, on the policy's device.
+
+        ``ctx`` encodes ``n`` states; row ``i`` of ``u`` belongs to state ``i // K``.
+        """
+        w = torch.from_numpy(self.noise_space.to_noise(u)).to(self.policy.device)
+        return decode_checked(self.policy, ctx, w)[:, : self.action_horizon]
 
     def encode(self, env_observations: list[Any]) -> tuple[PolicyContext, list[Any]]:
         """Encode ``N`` env observations in one call; return the context and the actor's observations.
@@ -110,14 +143,7 @@ class LatentCore:
                 or not ``(N, feature_dim)``; the message names the env or the policy.
         """
         ctx = self._context(env_observations)
-        features = None
-        if self.observations.needs_features:
-            features = self.policy.features(ctx).detach().cpu().numpy()
-            expected = (len(env_observations), self.policy.feature_dim)
-            if features.shape != expected:
-                raise ValueError(f"{self.policy.name}.features returned shape {features.shape}; expected {expected}")
-            if not np.all(np.isfinite(features)):
-                raise ValueError(f"{self.policy.name}.features returned NaN or inf")
+        features = self.features(ctx, len(env_observations))
         built = [
             self.observations.build(obs, None if features is None else features[i])
             for i, obs in enumerate(env_observations)
@@ -135,7 +161,7 @@ class LatentCore:
             The noise ``w`` ``(N, H, D)`` and the actions to execute ``(N, h, A)`` in env units.
         """
         w = self.noise_space.to_noise(u)
-        return w, self._decode_noise(ctx, w)
+        return w, self.decode_noise(ctx, w)
 
     def execute(self, envs: list[gym.Env], ctx: PolicyContext, u: np.ndarray) -> tuple[np.ndarray, list[ChunkResult]]:
         """One latent step in each of ``N`` envs: decode, execute, and re-plan ``replans - 1`` times.
@@ -156,7 +182,7 @@ class LatentCore:
             if not active:
                 break
             sub_ctx = self._context([results[i].observation for i in active])
-            for i, a in zip(active, self._decode_noise(sub_ctx, w[active])):
+            for i, a in zip(active, self.decode_noise(sub_ctx, w[active])):
                 later = run_chunk(envs[i], a, self.reward_mode, self.gamma)
                 results[i] = chain_chunks(results[i], later, self.reward_mode, self.gamma)
         return w, results

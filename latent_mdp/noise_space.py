@@ -61,6 +61,15 @@ class NoiseSpace:
         steer_dims: steer only the first ``steer_dims`` noise columns (default: all ``D``).
         held: what the unsteered columns hold: ``"zero"`` or ``"fixed"`` (one ``N(0, I)`` draw).
         seed: seed of the ``fixed`` draw.
+
+    Example:
+        >>> import numpy as np
+        >>> space = NoiseSpace(chunk_size=50, noise_dim=32, mode="repeat", bound=1.0)
+        >>> space.action_space.shape
+        (32,)
+        >>> w = space.to_noise(np.ones((4, 32), dtype=np.float32))
+        >>> w.shape, float(w.max())
+        ((4, 50, 32), 1.0)
     """
 
     def __init__(

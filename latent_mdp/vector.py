@@ -41,6 +41,17 @@ class LatentActionVectorEnv(VectorEnv):
         copy: return fresh observation arrays from ``reset`` and ``step`` (default, as
             Gymnasium's own vector envs); ``False`` reuses one buffer, overwritten at every call.
         **options: settings that override ``config``'s, by field name.
+
+    Example:
+        >>> import gym_pusht, gymnasium as gym
+        >>> from latent_mdp import LatentActionVectorEnv
+        >>> from latent_mdp.policies import FlowMLPConfig, FlowMLPPolicy
+        >>> policy = FlowMLPPolicy(FlowMLPConfig(obs_dim=5, action_dim=2, chunk_size=8))
+        >>> envs = LatentActionVectorEnv([lambda: gym.make("gym_pusht/PushT-v0")] * 3, policy, action_horizon=4)
+        >>> obs, infos = envs.reset(seed=0)
+        >>> obs, rewards, terminated, truncated, infos = envs.step(envs.action_space.sample())
+        >>> obs.shape, infos["inner_steps"].tolist()
+        ((3, 5), [4, 4, 4])
     """
 
     metadata = {"autoreset_mode": AutoresetMode.SAME_STEP}

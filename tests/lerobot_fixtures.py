@@ -14,7 +14,8 @@ from pathlib import Path  # noqa: E402
 import pytest  # noqa: E402
 import torch  # noqa: E402
 
-from latent_mdp.policies.lerobot import TINY_POLICY_TYPES, LeRobotNoisePolicy, build_tiny_checkpoint  # noqa: E402
+from latent_mdp.builders.lerobot_models import TINY_POLICY_TYPES, build_tiny_checkpoint
+from latent_mdp.policies.lerobot import LeRobotNoisePolicy  # noqa: E402
 from latent_mdp.tasks.pusht.stats import pusht_observations as make_obs  # noqa: E402
 
 torch.set_num_threads(1)

@@ -39,6 +39,7 @@ def assert_tensorboard_holds_every_evaluation(run, evaluations: int) -> None:
     assert len(acc.Scalars("final/base/success_rate")) == 1 and len(acc.Scalars("final/trained/success_rate")) == 1
 
 
+@pytest.mark.slow
 def test_train_resume_eval_and_video(tiny_config, tmp_path, capsys) -> None:
     run = tmp_path / "run"
     args = ["train", ENV_ID, "--algo", "sac", "--config", str(tiny_config), "--out", str(run), "--final-episodes", "2"]

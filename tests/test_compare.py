@@ -43,6 +43,7 @@ def test_method_entries_merge_env_and_method_sections() -> None:
     assert method_entry(overrides, "sac-raw", ENV_ID, dsrl=False) == {"n_envs": 2, "env_kwargs": {"policy_path": "p"}}
 
 
+@pytest.mark.slow
 def test_every_method_writes_a_result_and_a_finished_comparison_is_skipped(tiny_config, tmp_path, capsys) -> None:
     comparison = Comparison(ENV_ID, list(METHODS), [0], BUDGET, tmp_path, tiny_config, progress=False, command="test")
     results = run_comparison(comparison)

@@ -219,6 +219,7 @@ def test_with_a_flat_critic_the_noise_prior_keeps_the_actor_on_the_base_noise(no
 # --- learning -----------------------------------------------------------------------------------
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("seed", [0, 1, 2])
 def test_learns_the_state_dependent_optimal_noise_of_a_nonlinear_policy(seed: int) -> None:
     """Budget: 600 latent steps (100 Gaussian warm-up), UTD 1. Optimum 0; w = 0 scores -2.5, the best fixed noise -1.5."""
@@ -230,6 +231,7 @@ def test_learns_the_state_dependent_optimal_noise_of_a_nonlinear_policy(seed: in
 # --- bounds, buffer semantics, cost -------------------------------------------------------------
 
 
+@pytest.mark.slow
 def test_noises_never_leave_the_bound_even_when_the_reward_pushes_past_it() -> None:
     policy = RecordingPolicy(2, 1)
     # The first action a = w + x should reach 2.5: its best noise, 2.5 - x, lies beyond b_w = 1.5.
@@ -389,6 +391,7 @@ def rollout_return(model: DSRLNA, env: gym.Env, episodes: int = 100) -> float:
     return total / episodes
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("obs_mode", ["policy", "both"])
 def test_learns_from_policy_features_of_image_observations(obs_mode: str) -> None:
     """The base policy reads the camera; the actor sees its features (and, with "both", the vector ``x``)."""

@@ -6,7 +6,16 @@ import importlib
 import pytest
 import torch
 
-MODULES = ["latent_mdp.config", "latent_mdp.metrics", "latent_mdp.batch", "latent_mdp.wrapper", "latent_mdp.sb3.envs"]
+MODULES = [
+    "latent_mdp.config",
+    "latent_mdp.metrics",
+    "latent_mdp.noise_space",
+    "latent_mdp.batch",
+    "latent_mdp.wrapper",
+    "latent_mdp.vector",
+    "latent_mdp.sb3.vec_env",
+    "latent_mdp.sb3.envs",
+]
 
 
 @pytest.mark.parametrize("name", MODULES)

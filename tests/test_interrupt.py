@@ -6,6 +6,7 @@ import subprocess
 import sys
 import time
 
+import pytest
 import yaml
 
 ENV_ID = "DSRL-PushT-flow-v0"
@@ -27,6 +28,7 @@ def _interrupt(tmp_path, config, marker: str, name: str) -> tuple[int, str]:
     return code, path.read_text()
 
 
+@pytest.mark.slow
 def test_ctrl_c_in_warmup_and_in_training(tmp_path) -> None:
     config = tmp_path / "c.yml"
     entry = {"n_envs": 2, "warmup_steps": 100_000, "eval_freq": 100_000, "batch_size": 16, "gradient_steps": 1,

@@ -14,10 +14,10 @@ import torch
 from lerobot.processor.normalize_processor import NormalizerProcessorStep
 from lerobot.utils.constants import OBS_LANGUAGE_ATTENTION_MASK, OBS_LANGUAGE_TOKENS
 
+from latent_mdp.builders.lerobot_models import build_random_policy, build_tiny_checkpoint
 from latent_mdp.builders.pusht_demos import record_demos
 from latent_mdp.builders.pusht_lerobot_training import RECIPES, frame_stats, load_demo_tensors, train_lerobot_checkpoint
-from latent_mdp.policies.lerobot import LeRobotNoisePolicy, build_tiny_checkpoint
-from latent_mdp.policies.lerobot.tiny import build_random_policy
+from latent_mdp.policies.lerobot import LeRobotNoisePolicy
 from latent_mdp.policies.lerobot.tokenizer import load_tokenizer
 from latent_mdp.tasks.pusht.block_pose import REGISTRY_NAME, BlockPoseStep, block_pose
 from latent_mdp.tasks.pusht.presets import BlockKeypoints

@@ -9,7 +9,8 @@ from pathlib import Path
 import pytest
 import torch
 
-from latent_mdp.policies.lerobot import LeRobotNoisePolicy, build_tiny_checkpoint
+from latent_mdp.builders.lerobot_models import build_tiny_checkpoint
+from latent_mdp.policies.lerobot import LeRobotNoisePolicy
 from tests.lerobot_fixtures import TASK, make_obs, noise, tiny_checkpoints  # noqa: F401 (fixtures)
 
 

@@ -10,7 +10,8 @@ import torch
 from lerobot.processor.relative_action_processor import AbsoluteActionsProcessorStep
 from lerobot.utils.constants import OBS_LANGUAGE_ATTENTION_MASK, OBS_LANGUAGE_TOKENS
 
-from latent_mdp.policies.lerobot import LeRobotNoisePolicy, build_tiny_checkpoint
+from latent_mdp.builders.lerobot_models import build_tiny_checkpoint
+from latent_mdp.policies.lerobot import LeRobotNoisePolicy
 from latent_mdp.policies.lerobot.state_concat import REGISTRY_NAME
 from latent_mdp.policies.lerobot.tokenizer import STATE_BINS, byte_tokenizer, load_tokenizer
 from tests.lerobot_fixtures import ACTION_SCALE, TASK, make_obs, noise

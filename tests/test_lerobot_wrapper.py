@@ -14,7 +14,8 @@ from stable_baselines3.common.env_checker import check_env as sb3_check_env
 
 from agents import DSRLNA
 from latent_mdp import LatentActionWrapper
-from latent_mdp.policies.lerobot import TINY_POLICY_TYPES, LeRobotNoisePolicy
+from latent_mdp.builders.lerobot_models import TINY_POLICY_TYPES
+from latent_mdp.policies.lerobot import LeRobotNoisePolicy
 from tests.lerobot_fixtures import TASK, tiny_checkpoints  # noqa: F401 (fixtures)
 
 gym_pusht = pytest.importorskip("gym_pusht")

@@ -52,6 +52,7 @@ def _sampled_noise_std(policy: type | str, bound: float) -> float:
     return float(actions.std())
 
 
+@pytest.mark.slow
 def test_with_nothing_to_gain_the_actor_settles_on_the_base_noise_not_on_uniform() -> None:
     bound = 3.0
     truncated_normal_std = math.sqrt(1 - 2 * bound * math.exp(-bound**2 / 2) / math.sqrt(2 * math.pi) / math.erf(bound / math.sqrt(2)))

@@ -15,6 +15,7 @@ NOTEBOOKS = Path(__file__).resolve().parent.parent / "notebooks"
 CELL_TIMEOUT_S = 300
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("name", ["compare_algorithms.ipynb", "steer_a_lerobot_policy.ipynb"])
 def test_notebook_runs_in_quick_mode(name: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("QUICK", "1")

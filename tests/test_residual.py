@@ -6,7 +6,7 @@ import pytest
 import torch
 from stable_baselines3 import SAC
 
-from latent_mdp.residual import BASE_ACTION_KEY, ResidualActionWrapper
+from benchmarks.residual import BASE_ACTION_KEY, ResidualActionWrapper
 from tests.toy import AnalyticPolicy, LineEnv, expected_chunk
 
 H, A = 4, 2

@@ -46,6 +46,7 @@ def _flow_vec_env(policy, n_envs: int) -> LatentActionVecEnv:
     return LatentActionVecEnv(envs, policy, noise="full", noise_bound=1.5, action_horizon=ACTION_HORIZON, obs_mode="policy")
 
 
+@pytest.mark.slow
 @pytest.mark.timeout(600)
 def test_short_sac_run_raises_the_return_above_the_base_policy() -> None:
     policy = load_base_policy("flow")

@@ -13,9 +13,10 @@ import pytest  # noqa: E402
 import torch  # noqa: E402
 
 from benchmarks.vla_bc_diagnostics import KEYS, TIMES, diagnose, flow_loss_at, shuffle_state  # noqa: E402
+from latent_mdp.builders.lerobot_models import build_tiny_checkpoint  # noqa: E402
 from latent_mdp.builders.pusht_demos import REPO_ID, TASK, record_demos  # noqa: E402
 from latent_mdp.builders.pusht_lerobot_training import IMAGE_KEY, load_demo_tensors  # noqa: E402
-from latent_mdp.policies.lerobot import LeRobotNoisePolicy, build_tiny_checkpoint  # noqa: E402
+from latent_mdp.policies.lerobot import LeRobotNoisePolicy  # noqa: E402
 
 torch.set_num_threads(1)
 

@@ -62,12 +62,8 @@ TRAINERS: dict[str, Callable[[Path, Path, int, int], dict]] = {
     "flow": train_flow_checkpoint,
     **{kind: partial(train_lerobot_checkpoint, kind) for kind in RECIPES},
 }
-# flow: base success at h = 4 (w ~ N(0, I), 100 episodes) was 3% after 5k steps, 26% after 10k,
-# 50% after 12k, 65% after 14k and 84% after 20k (50 episodes): 12k lands inside the 20-60% aim.
-# smolvla: 9% after 16k steps, 20% after 24k (100 episodes each).
-# pi0: 18% after 12k steps, 47% after 16k (100 episodes each).
-# pi05: 0% after 5k and 16k steps on the keypoints (coverage 0.178, 0.198), 0% after 16k on the
-# block pose (coverage 0.269): below the 20-60% aim, see benchmarks/results/vla_base_probes.md.
+# BC steps per kind: the count that put each base inside the 20-60% success aim where one did
+# (the measurements: benchmarks/results/vla_base_probes.md, "Base training steps").
 DEFAULT_STEPS = {"flow": 12_000, "pi0": 16_000, "pi05": 16_000, "smolvla": 24_000, "diffusion": 4_500}
 
 

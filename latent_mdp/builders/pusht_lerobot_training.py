@@ -28,9 +28,9 @@ from typing import Any
 import numpy as np
 import torch
 
+from latent_mdp.builders.lerobot_models import TINY_PI_ARCHITECTURE, build_random_policy
 from latent_mdp.builders.pusht_demos import REPO_ID, TASK, action_chunks
 from latent_mdp.policies.lerobot.architecture import GemmaSize, PiArchitecture, VisionSize
-from latent_mdp.policies.lerobot.tiny import TINY_PI_ARCHITECTURE, build_random_policy
 
 __all__ = [
     "PUSHT_PI_SIZE",
@@ -98,10 +98,10 @@ PUSHT_PI_SIZE = PiArchitecture(
     vision=VisionSize(hidden_size=64, intermediate_size=128, num_hidden_layers=2),
     vocab_size=272,
 )
-"""pi0 / pi0.5 sizes of the shipped PushT checkpoints: with the tiny test sizes (width 16-32) pi0
-reached 0% success and 0.30 coverage after 8k steps, with these 6% / 0.61 (12% / 0.70 at h = 4)."""
+"""pi0 / pi0.5 sizes of the shipped PushT checkpoints: the tiny test sizes learned too little to
+succeed at all (benchmarks/results/vla_base_probes.md)."""
 # Every VLA: block keypoints in the state, actions relative to the agent (LeRobot's
-# use_relative_actions), 4 of 16 actions per chunk (h = 4 doubled pi0's success over h = 8).
+# use_relative_actions), 4 of 16 actions per chunk (pi0 succeeded more often re-planning every 4 than every 8).
 _VLA = {"environment_state": True, "relative_actions": True}
 RECIPES: dict[str, LeRobotRecipe] = {
     "pi0": LeRobotRecipe("pi0", 16, 4, _PIXELS, pi_size=PUSHT_PI_SIZE, **_VLA),

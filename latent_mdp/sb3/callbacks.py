@@ -14,7 +14,7 @@ from stable_baselines3.common.callbacks import BaseCallback
 from stable_baselines3.common.vec_env import VecEnv
 from tqdm.auto import tqdm
 
-from latent_mdp.metrics import EpisodeTracker
+from latent_mdp.metrics import EpisodeMetrics, EpisodeTracker
 from latent_mdp.sb3.buffer_files import save_buffer
 from latent_mdp.sb3.evaluation import env_metrics, evaluate, model_actor
 
@@ -33,8 +33,12 @@ class LiveProgress(BaseCallback):
     to the SB3 logger (TensorBoard).
     """
 
-    def __init__(self, total_timesteps: int, env_steps: int = 0, window: int = 50, show: bool = True) -> None:
+    def __init__(
+        self, total_timesteps: int, env_steps: int = 0, window: int = 50, show: bool = True, metrics: EpisodeMetrics | None = None
+    ) -> None:
         super().__init__()
+        self.metrics = metrics
+        """The task's info keys (default: the training env's ``task_metrics``)."""
         self.total_timesteps = total_timesteps
         self.env_steps = env_steps
         self.window = window
@@ -45,7 +49,7 @@ class LiveProgress(BaseCallback):
         self._tracker: EpisodeTracker | None = None
 
     def _on_training_start(self) -> None:
-        metrics = env_metrics(self.training_env)
+        metrics = env_metrics(self.training_env) if self.metrics is None else self.metrics
         self._tracker = EpisodeTracker(self.training_env.num_envs, metrics)
         self.maxima = {key: deque(maxlen=self.window) for key in metrics.maxima}
         self._bar = tqdm(total=self.total_timesteps, initial=self.num_timesteps, desc="train", unit="step", disable=not self.show)
@@ -97,9 +101,12 @@ class PeriodicEval(BaseCallback):
         progress: LiveProgress,
         seed: int = 10_000,
         on_eval: Callable[[dict[str, Any]], None] | None = None,
+        metrics: EpisodeMetrics | None = None,
     ) -> None:
         super().__init__()
         self.eval_env = eval_env
+        self.metrics = env_metrics(eval_env) if metrics is None else metrics
+        """The task's info keys (default: the evaluation env's ``task_metrics``)."""
         self.eval_freq = eval_freq
         self.episodes = episodes
         self.run_dir = run_dir
@@ -112,14 +119,14 @@ class PeriodicEval(BaseCallback):
 
     def _score(self, row: dict[str, Any]) -> tuple[float, ...]:
         """What the best model is kept by: the success rate, then the first tracked maximum."""
-        keys = env_metrics(self.eval_env).result_keys()[:1]
+        keys = self.metrics.result_keys()[:1]
         return (row["success_rate"], *(row.get(key, 0.0) for key in keys))
 
     def _on_step(self) -> bool:
         if self.n_calls % self.eval_freq:
             return True
-        result = evaluate(self.eval_env, model_actor(self.model), self.episodes, seed=self.seed)
-        stochastic = evaluate(self.eval_env, model_actor(self.model, False), self.episodes, seed=self.seed)
+        result = evaluate(self.eval_env, model_actor(self.model), self.episodes, seed=self.seed, metrics=self.metrics)
+        stochastic = evaluate(self.eval_env, model_actor(self.model, False), self.episodes, seed=self.seed, metrics=self.metrics)
         row = {
             "timesteps": self.num_timesteps,
             "env_steps": self.progress.env_steps,
@@ -128,7 +135,7 @@ class PeriodicEval(BaseCallback):
         }
         self.history.append(row)
         _write_json(self.history_path, self.history)
-        for key in ("success_rate", *env_metrics(self.eval_env).result_keys(), "mean_return"):
+        for key in ("success_rate", *self.metrics.result_keys(), "mean_return"):
             self.logger.record(f"eval/{key}", row[key])
             self.logger.record(f"eval_stochastic/{key}", row["stochastic"][key])
         self.logger.dump(self.num_timesteps)  # now: SB3 would dump only at its next log interval, or never

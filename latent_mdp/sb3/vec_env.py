@@ -36,6 +36,17 @@ class LatentActionVecEnv(VecEnv):
         task_metrics: the info keys of the task's outcome, which evaluation and the training
             callbacks read (default: success as ``info["is_success"]``, no maxima).
         **options: settings that override ``config``'s, by field name (``noise``, ``action_horizon``, ...).
+
+    Example:
+        >>> import gym_pusht, gymnasium as gym
+        >>> from latent_mdp.policies import FlowMLPConfig, FlowMLPPolicy
+        >>> from latent_mdp.sb3 import LatentActionVecEnv
+        >>> policy = FlowMLPPolicy(FlowMLPConfig(obs_dim=5, action_dim=2, chunk_size=8))
+        >>> env = LatentActionVecEnv([lambda: gym.make("gym_pusht/PushT-v0")] * 2, policy, noise="full", action_horizon=4)
+        >>> obs = env.reset()
+        >>> obs, rewards, dones, infos = env.step(np.zeros((2, 16), dtype=np.float32))
+        >>> obs.shape, [info["inner_steps"] for info in infos]
+        ((2, 5), [4, 4])
     """
 
     def __init__(

@@ -1,6 +1,6 @@
 """Find and load a LeRobot checkpoint (policy + processors) through LeRobot's own factory.
 
-Offline checkpoints written by :mod:`latent_mdp.policies.lerobot.tiny` carry their tokenizer,
+Offline checkpoints written by :mod:`latent_mdp.builders.lerobot_models` carry their tokenizer,
 SmolVLM config/processor and small pi0 sizes inside the directory; this module points LeRobot at
 them, so loading works with ``HF_HUB_OFFLINE=1``.
 """

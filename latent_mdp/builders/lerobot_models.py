@@ -141,8 +141,8 @@ SMOLVLM_SIZES = {
                    "image_size": IMAGE_SIZE, "patch_size": 16},
         "scale_factor": 2,
     },
-    # The shipped PushT base policy (expert width 96). At text width 64, 12k BC steps reached 2%
-    # success and 0.44 coverage.
+    # The shipped PushT base policy's sizes; a narrower text model learned too little
+    # (benchmarks/results/vla_base_probes.md).
     "pusht": {
         "text": {"hidden_size": 128, "intermediate_size": 512, "num_hidden_layers": 2, "num_attention_heads": 4,
                  "num_key_value_heads": 2, "head_dim": 32, "vocab_size": 272, "max_position_embeddings": 512},

@@ -20,8 +20,8 @@ import gymnasium as gym
 import numpy as np
 import torch
 
-from latent_mdp.observations import stack_observations
-from latent_mdp.policy import NoisePolicy, decode_checked, encode_checked
+from latent_mdp.core import LatentCore
+from latent_mdp.policy import NoisePolicy
 
 __all__ = ["BASE_ACTION_KEY", "ResidualActionWrapper"]
 
@@ -76,9 +76,9 @@ class ResidualActionWrapper(gym.Wrapper):
         self.bound = chosen.astype(np.float32)
         if np.any(self.bound <= 0):
             raise ValueError(f"bound must be positive; got {bound}")
-        self.action_horizon = policy.chunk_size if action_horizon is None else int(action_horizon)
-        if not 1 <= self.action_horizon <= policy.chunk_size:
-            raise ValueError(f"action_horizon must lie in [1, chunk_size={policy.chunk_size}]; got {action_horizon}")
+        # The engine's encode and decode, with the noise given as is (not through a latent action).
+        self.core = LatentCore(policy, env.observation_space, action_horizon=action_horizon)
+        self.action_horizon = self.core.action_horizon
         self.action_space = gym.spaces.Box(-1.0, 1.0, shape=space.shape, dtype=np.float32)
         self.observation_space = _with_base_action(env.observation_space, space.shape)
         self._generator = torch.Generator().manual_seed(0 if seed is None else seed)
@@ -93,9 +93,9 @@ class ResidualActionWrapper(gym.Wrapper):
         return self._chunk[self._row]
 
     def _decode_chunk(self, obs: Any) -> None:
-        ctx = encode_checked(self.policy, stack_observations([obs]), 1)
-        noise = self.policy.sample_noise(1, self._generator)
-        self._chunk = decode_checked(self.policy, ctx, noise)[0].cpu().numpy()
+        ctx, _ = self.core.encode([obs])
+        noise = self.policy.sample_noise(1, self._generator).numpy()
+        self._chunk = self.core.decode_noise(ctx, noise)[0]
         self._row = 0
 
     def _observe(self, obs: Any) -> Any:
