@@ -72,12 +72,17 @@ class LatentBatch:
         envs: the inner envs (or factories, or a ``SyncVectorEnv``).
         policy: the frozen base policy, shared by all envs.
         config: the settings of M^w (:class:`latent_mdp.LatentMDPConfig`).
+        autoreset: reset a finished env within the step (the vector forms); ``False`` leaves it
+            finished, its last observation the step's, as a single Gymnasium env does.
         **options: settings that override ``config``'s, by field name.
     """
 
-    def __init__(self, envs: EnvSource, policy: NoisePolicy, config: LatentMDPConfig | None = None, **options: Any) -> None:
+    def __init__(
+        self, envs: EnvSource, policy: NoisePolicy, config: LatentMDPConfig | None = None, *, autoreset: bool = True, **options: Any
+    ) -> None:
         self.envs = _make_envs(envs)
         self.core = LatentCore(policy, self.envs[0].observation_space, config, **options)
+        self.autoreset = autoreset
         self._ctx: PolicyContext | None = None
         self._last_obs: list[Any] = []
 
@@ -93,7 +98,7 @@ class LatentBatch:
 
     def step(self, latent_actions: Any) -> BatchStep:
         if self._ctx is None:
-            raise RuntimeError("vector env stepped before reset (or after a step that raised)")
+            raise RuntimeError("M^w stepped before reset (or after a step that raised)")
         u = self.core.validate(latent_actions, self.num_envs)
         ctx, self._ctx = self._ctx, None  # until the chunks ran: an inner env that raises needs a reset
         w, results = self.core.execute(self.envs, ctx, u)
@@ -109,7 +114,7 @@ class LatentBatch:
                 finished.append(i)
         final_observations: list[Any | None] = [None] * n
         reset_infos: list[dict[str, Any] | None] = [None] * n
-        if finished:
+        if finished and self.autoreset:
             final_raw = [self._last_obs[i] for i in finished]
             final_built = self._build_without_context(final_raw)
             for i, obs in zip(finished, final_built):

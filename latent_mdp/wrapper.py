@@ -6,10 +6,10 @@ from typing import Any, SupportsFloat
 
 import gymnasium as gym
 
+from latent_mdp.batch import LatentBatch
 from latent_mdp.config import LatentMDPConfig
-from latent_mdp.core import LatentCore
 from latent_mdp.noise_space import NoiseSpace
-from latent_mdp.policy import NoisePolicy, PolicyContext
+from latent_mdp.policy import NoisePolicy
 
 __all__ = ["LatentActionWrapper"]
 
@@ -69,11 +69,11 @@ class LatentActionWrapper(gym.Wrapper, gym.utils.RecordConstructorArgs):
     def __init__(self, env: gym.Env, policy: NoisePolicy, config: LatentMDPConfig | None = None, **options: Any) -> None:
         gym.utils.RecordConstructorArgs.__init__(self, policy=policy, config=config, **options)
         gym.Wrapper.__init__(self, env)
-        self.core = LatentCore(policy, env.observation_space, config, **options)
+        self.batch = LatentBatch([env], policy, config, autoreset=False, **options)
+        """The engine, for this one env (no auto-reset)."""
+        self.core = self.batch.core
         self.action_space = self.core.action_space
         self.observation_space = self.core.observation_space
-        self._ctx: PolicyContext | None = None
-        self._env_obs: Any = None
 
     @property
     def spec(self) -> gym.envs.registration.EnvSpec | None:
@@ -104,18 +104,9 @@ class LatentActionWrapper(gym.Wrapper, gym.utils.RecordConstructorArgs):
         return self.core.latent_gamma(gamma)
 
     def reset(self, *, seed: int | None = None, options: dict[str, Any] | None = None) -> tuple[Any, dict[str, Any]]:
-        obs, info = self.env.reset(seed=seed, options=options)
-        self._ctx, (latent_obs,) = self.core.encode([obs])
-        self._env_obs = obs
+        (latent_obs,), (info,) = self.batch.reset([seed], [options])
         return latent_obs, info
 
     def step(self, action: Any) -> tuple[Any, SupportsFloat, bool, bool, dict[str, Any]]:
-        if self._ctx is None:
-            raise RuntimeError("LatentActionWrapper.step called before reset (or after a step that raised)")
-        u = self.core.validate(action)
-        ctx, self._ctx = self._ctx, None  # until the chunk ran: an inner env that raises needs a reset
-        w, (result,) = self.core.execute([self.env], ctx, u[None])
-        info = self.core.step_info(result, u, w[0], self._env_obs)
-        self._ctx, (latent_obs,) = self.core.encode([result.observation])
-        self._env_obs = result.observation
-        return latent_obs, result.reward, result.terminated, result.truncated, info
+        out = self.batch.step(self.core.validate(action)[None])
+        return out.observations[0], float(out.rewards[0]), bool(out.terminated[0]), bool(out.truncated[0]), out.infos[0]
