@@ -15,6 +15,7 @@ MODULES = [
     "latent_mdp.vector",
     "latent_mdp.sb3.vec_env",
     "latent_mdp.sb3.envs",
+    "latent_mdp.envs.generic",
 ]
 
 

@@ -15,15 +15,26 @@ import gymnasium as gym
 from latent_mdp.metrics import EpisodeMetrics
 from latent_mdp.policy import NoisePolicy
 
-__all__ = ["ENV_IDS", "batch_parts", "expert_episodes", "make_inner", "register_envs", "task_metrics"]
+__all__ = ["ENV_IDS", "GENERIC_ID", "batch_parts", "expert_episodes", "make_inner", "register_envs", "task_metrics"]
 
 PUSHT_KINDS = ("flow", "pi0", "pi05", "smolvla", "diffusion")
 ENV_IDS: dict[str, str] = {f"DSRL-PushT-{kind}-v0": kind for kind in PUSHT_KINDS}
 """Every registered id, mapped to its base-policy kind."""
 
 
+GENERIC_ID = "DSRL-v0"
+"""The id for any Gymnasium env and checkpoint (``env_id=``, ``policy_path=``; :mod:`latent_mdp.envs.generic`)."""
+
+
 def register_envs() -> None:
     """Register every DSRL id with Gymnasium (idempotent)."""
+    if GENERIC_ID not in gym.registry:
+        gym.register(
+            id=GENERIC_ID,
+            entry_point="latent_mdp.envs.generic:make_dsrl",
+            vector_entry_point="latent_mdp.envs.generic:make_dsrl_vector",
+            disable_env_checker=True,
+        )
     for env_id, kind in ENV_IDS.items():
         if env_id not in gym.registry:
             gym.register(
@@ -41,7 +52,7 @@ def _kind(env_id: str) -> str:
     return ENV_IDS[env_id]
 
 
-def batch_parts(env_id: str, n_envs: int, **kwargs: Any) -> tuple[list[gym.Env], NoisePolicy, dict[str, Any]]:
+def batch_parts(env_id: str, n_envs: int, /, **kwargs: Any) -> tuple[list[gym.Env], NoisePolicy, dict[str, Any]]:
     """What a vector form of ``env_id`` is built from: ``n_envs`` inner envs, one base policy, the wrapper kwargs.
 
     Args:
@@ -50,6 +61,10 @@ def batch_parts(env_id: str, n_envs: int, **kwargs: Any) -> tuple[list[gym.Env],
         **kwargs: the id's kwargs (``policy_path``, ``noise``, ``action_horizon``, ...), or
             ``policy=`` to reuse a loaded base policy.
     """
+    if env_id == GENERIC_ID:
+        from latent_mdp.envs.generic import generic_batch_parts
+
+        return generic_batch_parts(n_envs, **kwargs)
     from latent_mdp.tasks.pusht.presets import pusht_batch_parts
 
     return pusht_batch_parts(_kind(env_id), n_envs, **kwargs)
@@ -57,6 +72,10 @@ def batch_parts(env_id: str, n_envs: int, **kwargs: Any) -> tuple[list[gym.Env],
 
 def task_metrics(env_id: str) -> EpisodeMetrics:
     """The info keys that say how an episode of ``env_id`` went (its success key and the maxima worth tracking)."""
+    if env_id == GENERIC_ID:
+        from latent_mdp.envs.generic import GENERIC_METRICS
+
+        return GENERIC_METRICS
     from latent_mdp.tasks.pusht.presets import PUSHT_METRICS
 
     _kind(env_id)

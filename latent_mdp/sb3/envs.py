@@ -10,15 +10,15 @@ from latent_mdp.sb3.vec_env import LatentActionVecEnv
 __all__ = ["make_sb3_vec_env"]
 
 
-def make_sb3_vec_env(env_id: str, n_envs: int = 1, **kwargs: Any) -> LatentActionVecEnv:
+def make_sb3_vec_env(env_id: str, n_envs: int = 1, /, **kwargs: Any) -> LatentActionVecEnv:
     """A registered id as an SB3 ``VecEnv``: ``n_envs`` envs, one base policy, one policy call per chunk.
 
     Args:
         env_id: a registered DSRL id.
         n_envs: number of inner envs.
-        **kwargs: the id's kwargs (``policy_path``, ``noise``, ``action_horizon``, ...), or
-            ``policy=`` to reuse a loaded base policy (e.g. for an evaluation env beside a
-            training env).
+        **kwargs: the id's kwargs (``policy_path``, ``noise``, ``action_horizon``, ...; for
+            ``DSRL-v0`` also ``env_id=``, the inner Gymnasium id), or ``policy=`` to reuse a
+            loaded base policy (e.g. for an evaluation env beside a training env).
 
     Example:
         >>> import latent_mdp

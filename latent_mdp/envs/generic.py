@@ -1,0 +1,174 @@
+"""``DSRL-v0``: any registered Gymnasium id plus any checkpoint this package loads, as M^w.
+
+``gym.make("DSRL-v0", env_id="Pendulum-v1", policy_path="ckpt/")`` loads the checkpoint (a
+:class:`~latent_mdp.policies.FlowMLPPolicy` directory, or a LeRobot one), makes the inner env with
+``gym.make(env_id, **env_kwargs)``, adapts its observation to what the policy reads, and wraps
+both in :class:`~latent_mdp.LatentActionWrapper`. ``gym.make_vec("DSRL-v0", n, ...)`` gives the
+batched Gymnasium form, and :func:`latent_mdp.sb3.make_sb3_vec_env` the SB3 form.
+
+Observation adapters (``observation=``):
+
+* ``"box"``: the env's flat ``Box`` observation, as is;
+* ``"goal_dict"``: a goal-conditioned ``Dict`` (``observation``, ``achieved_goal``,
+  ``desired_goal``, as Gymnasium-Robotics writes them) flattened in that order, then any other
+  keys in sorted order;
+* ``"lerobot"``: the env's observation as is, for a LeRobot policy, which maps Gymnasium keys
+  (``pixels``, ``agent_pos``, ``environment_state``) as LeRobot's ``preprocess_observation`` does.
+
+At construction one observation sampled from the env's space is encoded, so an observation the
+policy cannot read fails there, with both spaces named, not at the first step.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, Literal, get_args
+
+import gymnasium as gym
+import numpy as np
+
+from latent_mdp.metrics import EpisodeMetrics
+from latent_mdp.observations import stack_observations
+from latent_mdp.policies.checkpoint_files import checkpoint_type
+from latent_mdp.policy import NoisePolicy, encode_checked
+from latent_mdp.vector import LatentActionVectorEnv
+from latent_mdp.wrapper import LatentActionWrapper
+
+__all__ = ["GOAL_KEYS", "ObservationAdapter", "generic_batch_parts", "load_policy", "make_dsrl", "make_dsrl_vector"]
+
+ObservationAdapter = Literal["box", "goal_dict", "lerobot"]
+
+GOAL_KEYS = ("observation", "achieved_goal", "desired_goal")
+"""The order in which ``"goal_dict"`` concatenates a goal-conditioned observation (then any other keys, sorted)."""
+
+
+def load_policy(policy_path: str | Path, task: str | None = None) -> NoisePolicy:
+    """The base policy in a checkpoint directory: a ``flow_mlp`` one, or any LeRobot type this package adapts.
+
+    Raises:
+        FileNotFoundError: ``policy_path`` is not a directory.
+        ValueError: its ``config.json`` is unreadable or names no policy type.
+    """
+    path = Path(policy_path).expanduser()
+    if not path.is_dir():
+        raise FileNotFoundError(f"policy_path {str(policy_path)!r} is not a checkpoint directory")
+    if checkpoint_type(path) == "flow_mlp":
+        from latent_mdp.policies.flow_mlp import FlowMLPPolicy
+
+        return FlowMLPPolicy.from_pretrained(path)
+    from latent_mdp.policies.lerobot import LeRobotNoisePolicy
+
+    return LeRobotNoisePolicy.from_pretrained(path, task=task)
+
+
+class GoalDictFlatten(gym.ObservationWrapper):
+    """A ``Dict`` of ``Box`` observations as one flat float32 ``Box``, keys in :data:`GOAL_KEYS` order, then sorted."""
+
+    def __init__(self, env: gym.Env) -> None:
+        super().__init__(env)
+        space = env.observation_space
+        if not isinstance(space, gym.spaces.Dict) or not all(isinstance(s, gym.spaces.Box) for s in space.spaces.values()):
+            raise ValueError(f"observation='goal_dict' needs a Dict of Box observations; the env has {space}")
+        self.keys = [k for k in GOAL_KEYS if k in space.spaces] + sorted(k for k in space.spaces if k not in GOAL_KEYS)
+        boxes = [space.spaces[k] for k in self.keys]
+        low = np.concatenate([b.low.ravel() for b in boxes]).astype(np.float32)
+        high = np.concatenate([b.high.ravel() for b in boxes]).astype(np.float32)
+        self.observation_space = gym.spaces.Box(low, high, dtype=np.float32)
+
+    def observation(self, observation: dict[str, Any]) -> np.ndarray:
+        return np.concatenate([np.asarray(observation[k], dtype=np.float32).ravel() for k in self.keys])
+
+
+def _adapt(env: gym.Env, observation: ObservationAdapter) -> gym.Env:
+    if observation not in get_args(ObservationAdapter):
+        raise ValueError(f"observation must be one of {get_args(ObservationAdapter)}; got {observation!r}")
+    if observation == "goal_dict":
+        return GoalDictFlatten(env)
+    if observation == "box" and not (isinstance(env.observation_space, gym.spaces.Box) and len(env.observation_space.shape) == 1):
+        raise ValueError(
+            f"observation='box' needs a flat Box observation; the env has {env.observation_space} "
+            "(use 'goal_dict' for a goal-conditioned Dict, 'lerobot' for a LeRobot policy's observations)"
+        )
+    return env
+
+
+def _check_readable(policy: NoisePolicy, env: gym.Env, env_id: str) -> None:
+    """Encode one observation from the env's space, so that a mismatch fails now, naming both sides."""
+    sample = env.observation_space.sample()
+    try:
+        encode_checked(policy, stack_observations([sample]), 1)
+    except Exception as error:  # noqa: BLE001  (any policy's failure means the same thing here)
+        expected = getattr(getattr(policy, "config", None), "obs_dim", None)
+        wanted = f"a ({expected},) observation" if expected is not None else "another observation"
+        raise ValueError(
+            f"{policy.name} cannot read {env_id}'s observations {env.observation_space}: it reads {wanted} "
+            f"({type(error).__name__}: {error})"
+        ) from error
+
+
+def _inner(env_id: str, observation: ObservationAdapter, render_mode: str | None, env_kwargs: dict[str, Any] | None) -> gym.Env:
+    kwargs = dict(env_kwargs or {}) | ({} if render_mode is None else {"render_mode": render_mode})
+    return _adapt(gym.make(env_id, **kwargs), observation)
+
+
+def generic_batch_parts(
+    n_envs: int,
+    *,
+    env_id: str | None = None,
+    policy_path: str | Path | None = None,
+    policy: NoisePolicy | None = None,
+    observation: ObservationAdapter = "box",
+    env_kwargs: dict[str, Any] | None = None,
+    render_mode: str | None = None,
+    task: str | None = None,
+    **options: Any,
+) -> tuple[list[gym.Env], NoisePolicy, dict[str, Any]]:
+    """``n_envs`` adapted inner envs of ``env_id``, the base policy they share, and the wrapper options.
+
+    Raises:
+        ValueError: no ``env_id``, neither or both of ``policy_path`` and ``policy``, an unknown
+            adapter, or an observation the policy cannot read.
+    """
+    if not isinstance(env_id, str) or not env_id:
+        raise ValueError(f"DSRL-v0 needs env_id=, a registered Gymnasium id; got {env_id!r}")
+    if isinstance(n_envs, bool) or not isinstance(n_envs, int) or n_envs < 1:
+        raise ValueError(f"n_envs must be a positive integer; got {n_envs!r}")
+    if (policy is None) == (policy_path is None):
+        raise ValueError("DSRL-v0 needs exactly one of policy_path= (a checkpoint directory) and policy= (a loaded NoisePolicy)")
+    envs = [_inner(env_id, observation, render_mode, env_kwargs) for _ in range(n_envs)]
+    base = load_policy(policy_path, task) if policy is None else policy  # type: ignore[arg-type]
+    _check_readable(base, envs[0], env_id)
+    if "action_horizon" not in options and getattr(base, "recommended_action_horizon", None) is not None:
+        options["action_horizon"] = base.recommended_action_horizon
+    return envs, base, options
+
+
+def make_dsrl(**kwargs: Any) -> LatentActionWrapper:
+    """The entry point of ``DSRL-v0``: M^w over ``env_id`` and a checkpoint (see :func:`generic_batch_parts`).
+
+    Example:
+        >>> import gymnasium as gym, latent_mdp
+        >>> from latent_mdp.policies import FlowMLPConfig, FlowMLPPolicy
+        >>> policy = FlowMLPPolicy(FlowMLPConfig(obs_dim=3, action_dim=1, chunk_size=4))
+        >>> env = gym.make("DSRL-v0", env_id="Pendulum-v1", policy=policy, noise="full")
+        >>> env.action_space.shape
+        (4,)
+        >>> obs, info = env.reset(seed=0)
+        >>> obs, reward, terminated, truncated, info = env.step(env.action_space.sample())
+        >>> info["inner_steps"]
+        4
+    """
+    (env,), policy, options = generic_batch_parts(1, **kwargs)
+    wrapped = LatentActionWrapper(env, policy, **options)
+    wrapped.is_registered_env = True
+    return wrapped
+
+
+def make_dsrl_vector(num_envs: int = 1, **kwargs: Any) -> LatentActionVectorEnv:
+    """The ``vector_entry_point`` of ``DSRL-v0``: ``num_envs`` envs sharing one base policy and one policy call per chunk."""
+    envs, policy, options = generic_batch_parts(num_envs, **kwargs)
+    return LatentActionVectorEnv(envs, policy, **options)
+
+
+GENERIC_METRICS = EpisodeMetrics(success="is_success")
+"""What ``DSRL-v0`` tracks by default: Gymnasium's usual ``info["is_success"]``."""
