@@ -35,6 +35,7 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
 import torch  # noqa: E402
 
+from benchmarks.lerobot_reference import reference_actions  # noqa: E402
 from benchmarks.results_file import write_result  # noqa: E402
 from latent_mdp.builders.lerobot_models import build_random_policy  # noqa: E402
 from latent_mdp.policies.lerobot import LeRobotNoisePolicy  # noqa: E402
@@ -71,7 +72,7 @@ def per_noise(policy: LeRobotNoisePolicy, repeats: int, naive_cap: int) -> dict[
 
         def naive(w: torch.Tensor = w[:naive_calls]) -> None:
             for i in range(len(w)):
-                policy.reference_actions(obs, w[i : i + 1])
+                reference_actions(policy, obs, w[i : i + 1])
 
         def reused(w: torch.Tensor = w) -> None:
             policy.decode(policy.encode(obs), w)

@@ -6,6 +6,7 @@ from pathlib import Path
 
 import torch
 
+from benchmarks.lerobot_reference import normalized_reference, reference_actions
 from latent_mdp.policies.lerobot import LeRobotNoisePolicy
 from latent_mdp.policy import decode_checked, encode_checked
 from tests.lerobot_fixtures import (  # noqa: F401 (fixtures)
@@ -42,11 +43,11 @@ def test_decode_equals_predict_action_chunk_then_postprocessor(policy: LeRobotNo
     obs, w = make_obs(2, seed=1), noise(policy, 2, seed=1)
     horizon = policy.recommended_action_horizon
     actions = policy.decode(policy.encode(obs), w)[:, :horizon]
-    torch.testing.assert_close(actions, policy.reference_actions(obs, w), atol=ENV_ATOL, rtol=0)
+    torch.testing.assert_close(actions, reference_actions(policy, obs, w), atol=ENV_ATOL, rtol=0)
     # Normalized, before the postprocessor: the same numbers within 1e-5.
     batch = policy.lerobot_batch(obs)
     ours = policy.backend.decode(policy.backend.encode(batch), w)[:, :horizon]
-    torch.testing.assert_close(ours, policy.backend.reference(policy.lerobot_batch(obs), w), atol=1e-5, rtol=0)
+    torch.testing.assert_close(ours, normalized_reference(policy, obs, w), atol=1e-5, rtol=0)
 
 
 def test_decode_is_deterministic_in_the_noise(policy: LeRobotNoisePolicy) -> None:

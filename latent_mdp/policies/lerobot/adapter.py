@@ -182,18 +182,3 @@ class LeRobotNoisePolicy(NoisePolicy):
     def features(self, ctx: LeRobotContext) -> torch.Tensor:
         """``(B, F)``: pooled VLM prefix hidden states (VLAs) or the UNet's global cond (diffusion)."""
         return self.backend.features(ctx.encoded).float().cpu()
-
-    @torch.no_grad()
-    def reference_actions(self, obs_batch: Observation, noise: torch.Tensor) -> torch.Tensor:
-        """The naive path, one full LeRobot call: ``predict_action_chunk(batch, noise=w)`` + postprocessor.
-
-        Args:
-            obs_batch: ``B`` observations.
-            noise: ``(B, H, D)``, one noise per observation.
-
-        Returns:
-            ``(B, n_action_steps, A)`` float32 env units; equals ``decode``'s first
-            ``recommended_action_horizon`` rows.
-        """
-        normalized = self.backend.reference(self.lerobot_batch(obs_batch), noise.to(self.device))
-        return self.postprocessor(normalized).to(dtype=torch.float32, device="cpu")

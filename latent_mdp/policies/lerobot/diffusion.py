@@ -125,8 +125,3 @@ class DiffusionBackend:
             return sample
         hold = sample[:, -1:].expand(-1, start, -1)
         return torch.cat([sample[:, start:], hold], dim=1)
-
-    def reference(self, batch: dict[str, Any], noise: torch.Tensor) -> torch.Tensor:
-        """``predict_action_chunk(batch, noise=noise)``: normalized ``(B, n_action_steps, A)``."""
-        self.policy.reset()
-        return self.policy.predict_action_chunk(self.stack_history(batch), noise=noise)

@@ -156,10 +156,6 @@ class FlowBackend(abc.ABC):
         """Any policy-specific output transform ``predict_action_chunk`` applies after unpadding."""
         return actions
 
-    def reference(self, batch: dict[str, Any], noise: torch.Tensor) -> torch.Tensor:
-        """The naive path: ``predict_action_chunk(batch, noise=noise)``, normalized ``(B, H, A)``."""
-        return self.policy.predict_action_chunk(batch, noise=noise)
-
 
 class PiBackend(FlowBackend):
     """pi0 (state enters the expert) and pi0.5 (state is tokenized into the prompt)."""
