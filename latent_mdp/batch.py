@@ -31,9 +31,15 @@ from latent_mdp.config import LatentMDPConfig
 from latent_mdp.core import LatentCore
 from latent_mdp.policy import NoisePolicy, PolicyContext
 
-__all__ = ["BatchStep", "EnvSource", "LatentBatch"]
+__all__ = ["BatchStep", "EnvSource", "LatentBatch", "check_num_envs"]
 
 EnvSource = Sequence[gym.Env | Callable[[], gym.Env]] | SyncVectorEnv
+
+
+def check_num_envs(n_envs: Any) -> None:
+    """Raise ``ValueError`` unless ``n_envs`` is a positive integer (checked before a base policy is loaded for them)."""
+    if isinstance(n_envs, bool) or not isinstance(n_envs, int) or n_envs < 1:
+        raise ValueError(f"n_envs must be a positive integer; got {n_envs!r}")
 
 
 def _make_envs(source: EnvSource) -> list[gym.Env]:
@@ -97,9 +103,13 @@ class LatentBatch:
         return built, [info for _, info in results]
 
     def step(self, latent_actions: Any) -> BatchStep:
-        if self._ctx is None:
-            raise RuntimeError("M^w stepped before reset (or after a step that raised)")
-        u = self.core.validate(latent_actions, self.num_envs)
+        """One latent step of every env: ``latent_actions`` ``(N, k)`` are checked (and clipped unless strict) first."""
+        self.check_started()
+        return self.step_validated(self.core.validate(latent_actions, self.num_envs))
+
+    def step_validated(self, u: np.ndarray) -> BatchStep:
+        """:meth:`step` for latent actions ``u`` ``(N, k)`` that :meth:`LatentCore.validate` already returned."""
+        self.check_started()
         ctx, self._ctx = self._ctx, None  # until the chunks ran: an inner env that raises needs a reset
         w, results = self.core.execute(self.envs, ctx, u)
         n = self.num_envs
@@ -122,6 +132,11 @@ class LatentBatch:
                 self._last_obs[i], reset_infos[i] = self.envs[i].reset()
         self._ctx, built = self.core.encode(self._last_obs)
         return BatchStep(built, rewards, terminated, truncated, infos, final_observations, reset_infos)
+
+    def check_started(self) -> None:
+        """Raise ``RuntimeError`` unless the envs were reset (and no step has raised since)."""
+        if self._ctx is None:
+            raise RuntimeError("M^w stepped before reset (or after a step that raised)")
 
     def _build_without_context(self, env_observations: list[Any]) -> list[Any]:
         """The actor's view of final observations (encoded only when features are needed)."""

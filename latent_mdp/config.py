@@ -13,7 +13,7 @@ from typing import Any, get_args
 import numpy as np
 
 from latent_mdp.chunk import RewardMode
-from latent_mdp.noise_space import NoiseMode, NoiseSpace
+from latent_mdp.noise_space import NoiseMode, NoiseSpace, check_noise_bound
 from latent_mdp.observations import ObsMode
 
 __all__ = ["LatentMDPConfig"]
@@ -69,9 +69,7 @@ class LatentMDPConfig:
     def __post_init__(self) -> None:
         if not isinstance(self.noise, NoiseSpace) and self.noise not in get_args(NoiseMode):
             raise ValueError(f"noise must be a NoiseSpace or one of {get_args(NoiseMode)}; got {self.noise!r}")
-        bound = self.noise_bound
-        if isinstance(bound, (bool, str)) or not isinstance(bound, (int, float, np.integer, np.floating)):
-            raise ValueError(f"the noise bound b_w must be a positive number; got {bound!r} ({type(bound).__name__})")
+        check_noise_bound(self.noise_bound)
         if self.action_horizon is not None:
             if not _is_integer(self.action_horizon):
                 raise ValueError(

@@ -56,17 +56,35 @@ class LatentCore:
         config = LatentMDPConfig(**options) if config is None else config.replace(**options)
         self.policy = policy
         self.noise_space = _make_noise_space(policy, config.noise, config.noise_bound)
-        self.action_horizon = policy.chunk_size if config.action_horizon is None else int(config.action_horizon)
-        if self.action_horizon > policy.chunk_size:
+        horizon = policy.chunk_size if config.action_horizon is None else int(config.action_horizon)
+        if horizon > policy.chunk_size:
             raise ValueError(f"action_horizon must lie in [1, chunk_size={policy.chunk_size}]; got {config.action_horizon}")
-        self.config = config.replace(noise=self.noise_space, noise_bound=self.noise_space.bound, action_horizon=self.action_horizon)
+        self.config = config.replace(noise=self.noise_space, noise_bound=self.noise_space.bound, action_horizon=horizon)
         """The settings, resolved against the policy: ``noise`` is a :class:`NoiseSpace`, ``action_horizon`` set."""
-        self.reward_mode: RewardMode = config.reward
-        self.gamma = float(config.gamma)
-        self.strict = bool(config.strict)
-        self.replans = int(config.replans)
         self.observations = ObservationBuilder(env_observation_space, policy.feature_dim, config.obs_mode, policy.name)
         self.action_space = self.noise_space.action_space
+
+    @property
+    def action_horizon(self) -> int:
+        """``h``: actions executed per chunk."""
+        return int(self.config.action_horizon)  # type: ignore[arg-type]  (resolved in __init__)
+
+    @property
+    def reward_mode(self) -> RewardMode:
+        return self.config.reward
+
+    @property
+    def gamma(self) -> float:
+        """The within-chunk discount of ``reward="discounted"``."""
+        return float(self.config.gamma)
+
+    @property
+    def strict(self) -> bool:
+        return bool(self.config.strict)
+
+    @property
+    def replans(self) -> int:
+        return int(self.config.replans)
 
     @property
     def observation_space(self) -> gym.Space:
@@ -97,10 +115,13 @@ class LatentCore:
             check_finite_observation(obs, f"env {i}'s observation")
         return encode_checked(self.policy, stack_observations(env_observations), len(env_observations))
 
+    def _decode_tensor(self, ctx: PolicyContext, w: np.ndarray) -> torch.Tensor:
+        """The first ``action_horizon`` actions ``(N, h, A)`` that noises ``w`` ``(N, H, D)`` decode to, on the policy's device."""
+        return decode_checked(self.policy, ctx, torch.from_numpy(w).to(self.policy.device))[:, : self.action_horizon]
+
     def decode_noise(self, ctx: PolicyContext, w: np.ndarray) -> np.ndarray:
         """The first ``action_horizon`` actions ``(N, h, A)`` that noises ``w`` ``(N, H, D)`` decode to."""
-        actions = decode_checked(self.policy, ctx, torch.from_numpy(w).to(self.policy.device))
-        return actions[:, : self.action_horizon].cpu().numpy()
+        return self._decode_tensor(ctx, w).cpu().numpy()
 
     def encode_states(self, states: Observation) -> PolicyContext:
         """One checked ``encode`` of ``n`` stacked inner observations ``(n, *obs)`` (arrays, or dicts of them).
@@ -132,8 +153,7 @@ class LatentCore:
 
         ``ctx`` encodes ``n`` states; row ``i`` of ``u`` belongs to state ``i // K``.
         """
-        w = torch.from_numpy(self.noise_space.to_noise(u)).to(self.policy.device)
-        return decode_checked(self.policy, ctx, w)[:, : self.action_horizon]
+        return self._decode_tensor(ctx, self.noise_space.to_noise(u))
 
     def encode(self, env_observations: list[Any]) -> tuple[PolicyContext, list[Any]]:
         """Encode ``N`` env observations in one call; return the context and the actor's observations.

@@ -7,7 +7,7 @@ flow MLP does) maps each demonstrated chunk to the noise that decodes to it. Cut
 off-the-shelf SB3 algorithm can learn from, as if its actor had chosen those noises:
 
 * :func:`invert_episode` turns one episode into :class:`LatentTransitions`;
-* :class:`latent_mdp.sb3.DemoReplayBuffer` (SB3 layer) stores them beside the online data and
+* :class:`latent_mdp.sb3.demo_buffer.DemoReplayBuffer` (SB3 layer) stores them beside the online data and
   fills a fixed share of every sampled batch with them.
 
 The inverted noise is clipped to the noise space's bound ``b_w`` (an RL action lives in

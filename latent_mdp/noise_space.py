@@ -18,12 +18,12 @@ Columns ``d..D`` are not steered: they are held at 0 or at one fixed ``N(0, I)``
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Any, Literal
 
 import gymnasium as gym
 import numpy as np
 
-__all__ = ["NoiseMode", "NoiseSpace"]
+__all__ = ["NoiseMode", "NoiseSpace", "check_noise_bound"]
 
 NoiseMode = Literal["repeat", "full", "knots"]
 HeldMode = Literal["zero", "fixed"]
@@ -47,6 +47,14 @@ def _expansion_matrix(mode: NoiseMode, chunk_size: int, n_knots: int) -> np.ndar
         matrix[rows, left + 1] = frac
         return matrix
     raise ValueError(f"unknown noise mode {mode!r}; expected 'repeat', 'full' or 'knots'")
+
+
+def check_noise_bound(bound: Any) -> None:
+    """Raise ``ValueError`` unless ``bound`` (``b_w``) is a finite positive number (not a bool or a string)."""
+    if isinstance(bound, (bool, str)) or not isinstance(bound, (int, float, np.integer, np.floating)):
+        raise ValueError(f"the noise bound b_w must be a positive number; got {bound!r} ({type(bound).__name__})")
+    if not np.isfinite(bound) or bound <= 0:
+        raise ValueError(f"the noise bound b_w must be a positive number; got {bound}")
 
 
 class NoiseSpace:
@@ -85,10 +93,7 @@ class NoiseSpace:
     ) -> None:
         if chunk_size < 1 or noise_dim < 1:
             raise ValueError(f"chunk_size and noise_dim must be positive; got {chunk_size}, {noise_dim}")
-        if isinstance(bound, (bool, str)) or not isinstance(bound, (int, float, np.integer, np.floating)):
-            raise ValueError(f"the noise bound b_w must be a positive number; got {bound!r} ({type(bound).__name__})")
-        if not np.isfinite(bound) or bound <= 0:
-            raise ValueError(f"the noise bound b_w must be a positive number; got {bound}")
+        check_noise_bound(bound)
         steer_dims = noise_dim if steer_dims is None else steer_dims
         if not 1 <= steer_dims <= noise_dim:
             raise ValueError(f"steer_dims must lie in [1, noise_dim={noise_dim}]; got {steer_dims}")

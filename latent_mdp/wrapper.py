@@ -108,5 +108,6 @@ class LatentActionWrapper(gym.Wrapper, gym.utils.RecordConstructorArgs):
         return latent_obs, info
 
     def step(self, action: Any) -> tuple[Any, SupportsFloat, bool, bool, dict[str, Any]]:
-        out = self.batch.step(self.core.validate(action)[None])
+        self.batch.check_started()  # before the action's checks, as a Gymnasium env would
+        out = self.batch.step_validated(self.core.validate(action)[None])  # checked as one env's action
         return out.observations[0], float(out.rewards[0]), bool(out.terminated[0]), bool(out.truncated[0]), out.infos[0]

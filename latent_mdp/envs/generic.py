@@ -27,6 +27,7 @@ from typing import Any, Literal, get_args
 import gymnasium as gym
 import numpy as np
 
+from latent_mdp.batch import check_num_envs
 from latent_mdp.metrics import EpisodeMetrics
 from latent_mdp.observations import stack_observations
 from latent_mdp.policies.checkpoint_files import checkpoint_type
@@ -131,8 +132,7 @@ def generic_batch_parts(
     """
     if not isinstance(env_id, str) or not env_id:
         raise ValueError(f"DSRL-v0 needs env_id=, a registered Gymnasium id; got {env_id!r}")
-    if isinstance(n_envs, bool) or not isinstance(n_envs, int) or n_envs < 1:
-        raise ValueError(f"n_envs must be a positive integer; got {n_envs!r}")
+    check_num_envs(n_envs)
     if (policy is None) == (policy_path is None):
         raise ValueError("DSRL-v0 needs exactly one of policy_path= (a checkpoint directory) and policy= (a loaded NoisePolicy)")
     envs = [_inner(env_id, observation, render_mode, env_kwargs) for _ in range(n_envs)]

@@ -14,6 +14,7 @@ from typing import Any, Literal, get_args
 import gymnasium as gym
 import numpy as np
 
+from latent_mdp.batch import check_num_envs
 from latent_mdp.metrics import EpisodeMetrics
 from latent_mdp.noise_space import NoiseMode, NoiseSpace
 from latent_mdp.observations import ObsMode
@@ -273,8 +274,7 @@ def pusht_batch_parts(
     Takes the kwargs of :func:`make_dsrl_pusht`; ``policy=`` reuses a loaded base policy. Both
     vector forms are built from these parts.
     """
-    if isinstance(n_envs, bool) or not isinstance(n_envs, int) or n_envs < 1:
-        raise ValueError(f"n_envs must be a positive integer; got {n_envs!r}")
+    check_num_envs(n_envs)
     policy, wrapper_kwargs = _policy_and_wrapper_kwargs(kind, **kwargs)
     envs = [make_inner_pusht(kind, render_mode, task_reward) for _ in range(n_envs)]
     return envs, policy, wrapper_kwargs
