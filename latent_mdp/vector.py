@@ -14,6 +14,7 @@ from gymnasium.vector.utils import batch_space, concatenate, create_empty_array
 
 from latent_mdp.batch import EnvSource, LatentBatch
 from latent_mdp.config import LatentMDPConfig
+from latent_mdp.noise_space import NoiseSpace
 from latent_mdp.policy import NoisePolicy
 
 __all__ = ["LatentActionVectorEnv"]
@@ -95,6 +96,11 @@ class LatentActionVectorEnv(VectorEnv):
                 info = out.reset_infos[i]
             infos = self._add_info(infos, info, i)
         return self._concatenate(out.observations), out.rewards, out.terminated, out.truncated, infos
+
+    @property
+    def noise_space(self) -> NoiseSpace:
+        """How a latent action of one env maps to the base policy's noise."""
+        return self.batch.core.noise_space
 
     @property
     def base_policy(self) -> NoisePolicy:

@@ -24,11 +24,10 @@ from latent_mdp.builders.pusht_demos import TASK, load_bc_arrays, record_demos
 from latent_mdp.builders.pusht_lerobot_training import RECIPES, train_lerobot_checkpoint
 from latent_mdp.policies.flow_bc import fit_normalization, train_flow_bc
 from latent_mdp.policies.flow_mlp import FlowMLPConfig, FlowMLPPolicy
-from latent_mdp.sb3.envs import make_sb3_vec_env
-from latent_mdp.sb3.evaluation import EvalResult, base_actor, evaluate
+from latent_mdp.sb3.evaluation import evaluate_base_policy
 from latent_mdp.tasks.pusht.presets import ASSETS, VARIANTS
 
-__all__ = ["evaluate_base", "train_flow_checkpoint"]
+__all__ = ["train_flow_checkpoint"]
 
 FLOW_CHUNK = 8
 
@@ -65,15 +64,6 @@ TRAINERS: dict[str, Callable[[Path, Path, int, int], dict]] = {
 # BC steps per kind: the count that put each base inside the 20-60% success aim where one did
 # (the measurements: benchmarks/results/vla_base_probes.md, "Base training steps").
 DEFAULT_STEPS = {"flow": 12_000, "pi0": 16_000, "pi05": 16_000, "smolvla": 24_000, "diffusion": 4_500}
-
-
-def evaluate_base(kind: str, episodes: int, n_envs: int = 10, seed: int = 10_000) -> EvalResult:
-    """The shipped base policy alone (``w ~ N(0, I)``) on its DSRL-PushT id."""
-    env = make_sb3_vec_env(f"DSRL-PushT-{kind}-v0", n_envs)
-    try:
-        return evaluate(env, base_actor(env.noise_space, n_envs, seed), episodes, seed=seed, progress=True)
-    finally:
-        env.close()
 
 
 _NOISE_NOTE = {
@@ -113,7 +103,7 @@ def build(kind: str, demos: Path, steps: int, eval_episodes: int) -> dict:
     start = time.process_time()
     data = TRAINERS[kind](demos, out, steps, 0)
     train_seconds = time.process_time() - start
-    base = evaluate_base(kind, eval_episodes)
+    base = evaluate_base_policy(f"DSRL-PushT-{kind}-v0", eval_episodes)
     card = {
         "kind": kind,
         "demos": str(demos),

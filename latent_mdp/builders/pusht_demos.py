@@ -213,8 +213,8 @@ class BCData:
     """Demonstrations as arrays for behaviour cloning; ``N`` frames, ``E`` episodes.
 
     Attributes:
-        states: (N, 5) float32 ``[agent_x, agent_y, block_x, block_y, block_angle]`` observations.
-        action_chunks: (N, H, 2) float32; row ``t`` holds actions ``t .. t+H-1`` of its episode, the
+        states: (N, O) float32 observations (for PushT, ``[agent_x, agent_y, block_x, block_y, block_angle]``).
+        action_chunks: (N, H, A) float32; row ``t`` holds actions ``t .. t+H-1`` of its episode, the
             episode's last action repeated past its end.
         episode_bounds: (E, 2) int64 ``[start, end)`` frame ranges of the episodes.
         rewards: (N,) float32 ``next.reward``.
@@ -238,25 +238,26 @@ def action_chunks(actions: np.ndarray, episode_bounds: np.ndarray, chunk_size: i
     return chunks
 
 
-def load_bc_arrays(root: str | Path, chunk_size: int, repo_id: str = REPO_ID) -> BCData:
-    """Read a dataset written by :func:`record_demos` back through LeRobot's reader.
+def load_bc_arrays(root: str | Path, chunk_size: int, repo_id: str = REPO_ID, state_key: str = STATE_KEY) -> BCData:
+    """Read a dataset written by :func:`record_demos` (or another with the same ``next.*`` columns) back through LeRobot's reader.
 
     Args:
         root: the dataset directory (``--out`` of the generating command).
         chunk_size: ``H``, the number of future actions per row of ``action_chunks``.
         repo_id: the repo id it was written with (only a label; nothing is downloaded).
+        state_key: the column that becomes ``states`` (PushT's 5-d state by default).
     """
     from lerobot.datasets.lerobot_dataset import LeRobotDataset
 
     dataset = LeRobotDataset(repo_id, root=root)
-    columns = [STATE_KEY, "action", "episode_index", "next.reward", "next.done"]
+    columns = [state_key, "action", "episode_index", "next.reward", "next.done"]
     table = dataset.hf_dataset.select_columns(columns).with_format("numpy")[:]
     episodes = table["episode_index"]
     starts = np.flatnonzero(np.r_[True, episodes[1:] != episodes[:-1]])
     bounds = np.stack([starts, np.r_[starts[1:], len(episodes)]], axis=1).astype(np.int64)
     actions = np.asarray(table["action"], dtype=np.float32)
     return BCData(
-        states=np.asarray(table[STATE_KEY], dtype=np.float32),
+        states=np.asarray(table[state_key], dtype=np.float32),
         action_chunks=action_chunks(actions, bounds, chunk_size),
         episode_bounds=bounds,
         rewards=np.asarray(table["next.reward"], dtype=np.float32).reshape(-1),

@@ -14,12 +14,19 @@ import gymnasium as gym
 
 from latent_mdp.metrics import EpisodeMetrics
 from latent_mdp.policy import NoisePolicy
+from latent_mdp.tasks.metaworld.env import MAX_EPISODE_STEPS, METAWORLD_TASKS
 
 __all__ = ["ENV_IDS", "GENERIC_ID", "batch_parts", "expert_episodes", "make_inner", "register_envs", "task_metrics"]
 
 PUSHT_KINDS = ("flow", "pi0", "pi05", "smolvla", "diffusion")
-ENV_IDS: dict[str, str] = {f"DSRL-PushT-{kind}-v0": kind for kind in PUSHT_KINDS}
-"""Every registered id, mapped to its base-policy kind."""
+PUSHT_IDS: dict[str, str] = {f"DSRL-PushT-{kind}-v0": kind for kind in PUSHT_KINDS}
+"""The PushT preset ids, mapped to their base-policy kind."""
+
+METAWORLD_IDS: dict[str, str] = {f"DSRL-MetaWorld-{task}-flow-v0": task for task in METAWORLD_TASKS}
+"""The MetaWorld preset ids (:mod:`latent_mdp.tasks.metaworld.presets`), mapped to their task."""
+
+ENV_IDS: dict[str, str] = {**PUSHT_IDS, **dict.fromkeys(METAWORLD_IDS, "flow")}
+"""Every registered preset id, mapped to its base-policy kind."""
 
 
 GENERIC_ID = "DSRL-v0"
@@ -35,7 +42,25 @@ def register_envs() -> None:
             vector_entry_point="latent_mdp.envs.generic:make_dsrl_vector",
             disable_env_checker=True,
         )
-    for env_id, kind in ENV_IDS.items():
+    for env_id, task in METAWORLD_IDS.items():
+        if env_id not in gym.registry:
+            gym.register(
+                id=env_id,
+                entry_point="latent_mdp.tasks.metaworld.presets:make_dsrl_metaworld",
+                vector_entry_point="latent_mdp.tasks.metaworld.presets:make_dsrl_metaworld_vector",
+                kwargs={"task": task},
+                disable_env_checker=True,
+            )
+    for task in METAWORLD_TASKS:
+        inner_id = f"latent_mdp/MetaWorld-{task}-v3"
+        if inner_id not in gym.registry:
+            gym.register(
+                id=inner_id,
+                entry_point="latent_mdp.tasks.metaworld.env:MetaWorldStateEnv",
+                kwargs={"task": task},
+                max_episode_steps=MAX_EPISODE_STEPS,
+            )
+    for env_id, kind in PUSHT_IDS.items():
         if env_id not in gym.registry:
             gym.register(
                 id=env_id,
@@ -47,9 +72,10 @@ def register_envs() -> None:
 
 
 def _kind(env_id: str) -> str:
-    if env_id not in ENV_IDS:
-        raise ValueError(f"unknown DSRL env id {env_id!r}; registered: {sorted(ENV_IDS)}")
-    return ENV_IDS[env_id]
+    """The PushT kind of ``env_id``."""
+    if env_id not in PUSHT_IDS:
+        raise ValueError(f"unknown DSRL PushT env id {env_id!r}; registered: {sorted(ENV_IDS)}")
+    return PUSHT_IDS[env_id]
 
 
 def batch_parts(env_id: str, n_envs: int, /, **kwargs: Any) -> tuple[list[gym.Env], NoisePolicy, dict[str, Any]]:
@@ -65,6 +91,10 @@ def batch_parts(env_id: str, n_envs: int, /, **kwargs: Any) -> tuple[list[gym.En
         from latent_mdp.envs.generic import generic_batch_parts
 
         return generic_batch_parts(n_envs, **kwargs)
+    if env_id in METAWORLD_IDS:
+        from latent_mdp.tasks.metaworld.presets import metaworld_batch_parts
+
+        return metaworld_batch_parts(METAWORLD_IDS[env_id], n_envs, **kwargs)
     from latent_mdp.tasks.pusht.presets import pusht_batch_parts
 
     return pusht_batch_parts(_kind(env_id), n_envs, **kwargs)
@@ -76,6 +106,10 @@ def task_metrics(env_id: str) -> EpisodeMetrics:
         from latent_mdp.envs.generic import GENERIC_METRICS
 
         return GENERIC_METRICS
+    if env_id in METAWORLD_IDS:
+        from latent_mdp.tasks.metaworld.presets import METAWORLD_METRICS
+
+        return METAWORLD_METRICS
     from latent_mdp.tasks.pusht.presets import PUSHT_METRICS
 
     _kind(env_id)
@@ -83,7 +117,16 @@ def task_metrics(env_id: str) -> EpisodeMetrics:
 
 
 def make_inner(env_id: str, render_mode: str | None = None, task_reward: str = "coverage") -> gym.Env:
-    """The plain task env under a registered id (e.g. for videos of every inner frame, or baselines)."""
+    """The plain task env under a registered id (e.g. for videos of every inner frame, or baselines).
+
+    ``task_reward``: PushT's ``"coverage"``, ``"success"`` or ``"absorbing"``; MetaWorld's
+    ``"success"`` or ``"dense"`` (MetaWorld ids read ``"coverage"``, the PushT default, as ``"success"``).
+    """
+    if env_id in METAWORLD_IDS:
+        from latent_mdp.tasks.metaworld.env import MetaWorldStateEnv
+
+        reward = "success" if task_reward == "coverage" else task_reward
+        return gym.wrappers.TimeLimit(MetaWorldStateEnv(METAWORLD_IDS[env_id], reward, render_mode), MAX_EPISODE_STEPS)  # type: ignore[arg-type]
     from latent_mdp.tasks.pusht.presets import make_inner_pusht
 
     return make_inner_pusht(_kind(env_id), render_mode, task_reward)  # type: ignore[arg-type]

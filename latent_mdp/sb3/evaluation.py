@@ -26,7 +26,17 @@ from tqdm.auto import tqdm
 from latent_mdp.metrics import EpisodeMetrics, EpisodeRecord, EpisodeTracker
 from latent_mdp.noise_space import NoiseSpace
 
-__all__ = ["EvalResult", "PairedDifference", "base_actor", "env_metrics", "evaluate", "model_actor", "paired_difference", "wilson_interval"]
+__all__ = [
+    "EvalResult",
+    "PairedDifference",
+    "base_actor",
+    "env_metrics",
+    "evaluate",
+    "evaluate_base_policy",
+    "model_actor",
+    "paired_difference",
+    "wilson_interval",
+]
 
 Actor = Callable[[Any], np.ndarray]
 """Maps a batch of observations to latent actions ``(N, k)``."""
@@ -173,3 +183,17 @@ def evaluate(
         mean_max={key: float(np.mean([record.maxima[key] for record in records])) for key in metrics.maxima},
         episode_success=success,
     )
+
+
+def evaluate_base_policy(env_id: str, episodes: int, n_envs: int = 10, seed: int = 10_000, progress: bool = True, **kwargs: Any) -> EvalResult:
+    """A registered id's base policy alone (``w ~ N(0, I)``, clipped at ``b_w``) over ``episodes`` episodes.
+
+    ``kwargs`` go to the id (``policy_path=``, ``noise=``, ...). Env ``i`` is seeded with ``seed + i``.
+    """
+    from latent_mdp.sb3.envs import make_sb3_vec_env
+
+    env = make_sb3_vec_env(env_id, n_envs, **kwargs)
+    try:
+        return evaluate(env, base_actor(env.noise_space, n_envs, seed), episodes, seed=seed, progress=progress)
+    finally:
+        env.close()

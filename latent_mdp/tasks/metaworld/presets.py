@@ -1,0 +1,95 @@
+"""The ``DSRL-MetaWorld-<task>-flow-v0`` ids: thin presets of ``DSRL-v0`` with a shipped flow base per task.
+
+    >>> import gymnasium as gym, latent_mdp
+    >>> env = gym.make("DSRL-MetaWorld-push-flow-v0")
+    >>> obs, info = env.reset(seed=0)
+    >>> obs.shape, env.action_space.shape
+    ((39,), (32,))
+
+Each id is :func:`latent_mdp.envs.generic.generic_batch_parts` over the inner
+``latent_mdp/MetaWorld-<task>-v3`` env (:mod:`latent_mdp.tasks.metaworld.env`), with the shipped
+checkpoint in ``latent_mdp/assets/metaworld_<task>_flow`` unless ``policy_path=`` or ``policy=``
+is given, and these defaults: the sparse success reward (``task_reward="success"``), one noise per
+action of the chunk (``noise="full"``, bound 1.5), 4 of the chunk's 8 actions executed per noise,
+and the 39-d env state as the actor's observation (``obs_mode="env"``). MetaWorld's 500-step limit
+ends an episode as truncation; success terminates it.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import gymnasium as gym
+
+from latent_mdp.envs.generic import generic_batch_parts
+from latent_mdp.metrics import EpisodeMetrics
+from latent_mdp.policy import NoisePolicy
+from latent_mdp.tasks.metaworld.env import METAWORLD_TASKS, MetaWorldReward
+from latent_mdp.vector import LatentActionVectorEnv
+from latent_mdp.wrapper import LatentActionWrapper
+
+__all__ = ["ASSETS", "METAWORLD_METRICS", "asset_dir", "make_dsrl_metaworld", "make_dsrl_metaworld_vector", "metaworld_batch_parts"]
+
+ASSETS = Path(__file__).resolve().parents[2] / "assets"
+
+METAWORLD_METRICS = EpisodeMetrics(success="is_success")
+"""MetaWorld's success flag (``info["is_success"]``); its other metrics are per step, not per episode."""
+
+DEFAULTS: dict[str, Any] = {"noise": "full", "noise_bound": 1.5, "action_horizon": 4, "obs_mode": "env"}
+"""The presets' wrapper defaults (any of them can be passed to override)."""
+
+
+def asset_dir(task: str) -> Path:
+    """Where ``task``'s shipped flow base lives."""
+    return ASSETS / f"metaworld_{task}_flow"
+
+
+def metaworld_batch_parts(
+    task: str,
+    n_envs: int,
+    *,
+    policy: NoisePolicy | None = None,
+    policy_path: str | Path | None = None,
+    task_reward: MetaWorldReward = "success",
+    render_mode: str | None = None,
+    **options: Any,
+) -> tuple[list[gym.Env], NoisePolicy, dict[str, Any]]:
+    """``n_envs`` inner envs of ``task``, the base policy, and the wrapper options (see the module docstring).
+
+    Raises:
+        FileNotFoundError: the shipped checkpoint is missing and neither ``policy`` nor ``policy_path`` is given.
+    """
+    if task not in METAWORLD_TASKS:
+        raise ValueError(f"no MetaWorld preset for task {task!r}; expected one of {METAWORLD_TASKS}")
+    if policy is None and policy_path is None:
+        policy_path = asset_dir(task)
+        if not policy_path.is_dir():
+            raise FileNotFoundError(
+                f"the shipped MetaWorld {task} base is missing at {policy_path}; regenerate it with "
+                f"`python -m latent_mdp.builders.metaworld_checkpoints --only {task}` or pass policy_path="
+            )
+    return generic_batch_parts(
+        n_envs,
+        env_id=f"latent_mdp/MetaWorld-{task}-v3",
+        policy=policy,
+        policy_path=policy_path,
+        observation="box",
+        env_kwargs={"task_reward": task_reward},
+        render_mode=render_mode,
+        **(DEFAULTS | options),
+    )
+
+
+def make_dsrl_metaworld(task: str, **kwargs: Any) -> LatentActionWrapper:
+    """The entry point of ``DSRL-MetaWorld-<task>-flow-v0`` (kwargs: :func:`metaworld_batch_parts`)."""
+    (env,), policy, options = metaworld_batch_parts(task, 1, **kwargs)
+    wrapped = LatentActionWrapper(env, policy, **options)
+    wrapped.is_registered_env = True
+    return wrapped
+
+
+def make_dsrl_metaworld_vector(num_envs: int = 1, *, task: str, **kwargs: Any) -> LatentActionVectorEnv:
+    """The ``vector_entry_point``: ``num_envs`` envs sharing one base policy."""
+    envs, policy, options = metaworld_batch_parts(task, num_envs, **kwargs)
+    return LatentActionVectorEnv(envs, policy, **options)
