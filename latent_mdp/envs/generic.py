@@ -35,7 +35,19 @@ from latent_mdp.policy import NoisePolicy, encode_checked
 from latent_mdp.vector import LatentActionVectorEnv
 from latent_mdp.wrapper import LatentActionWrapper
 
-__all__ = ["GOAL_KEYS", "ObservationAdapter", "generic_batch_parts", "load_policy", "make_dsrl", "make_dsrl_vector"]
+__all__ = [
+    "GOAL_KEYS",
+    "ObservationAdapter",
+    "Parts",
+    "check_one_policy",
+    "generic_batch_parts",
+    "load_policy",
+    "make_dsrl",
+    "make_dsrl_vector",
+    "parts_from_envs",
+    "vector_from_parts",
+    "wrapper_from_parts",
+]
 
 ObservationAdapter = Literal["box", "goal_dict", "lerobot"]
 
@@ -112,19 +124,49 @@ def _inner(env_id: str, observation: ObservationAdapter, render_mode: str | None
     return _adapt(gym.make(env_id, **kwargs), observation)
 
 
+def check_one_policy(label: str, policy_path: str | Path | None, policy: NoisePolicy | None) -> None:
+    """Raise ``ValueError`` unless exactly one of ``policy_path`` and ``policy`` is given."""
+    if (policy is None) == (policy_path is None):
+        raise ValueError(f"{label} needs exactly one of policy_path= (a checkpoint directory) and policy= (a loaded NoisePolicy)")
+
+
+def parts_from_envs(
+    envs: list[gym.Env],
+    label: str,
+    *,
+    policy_path: str | Path | None = None,
+    policy: NoisePolicy | None = None,
+    task: str | None = None,
+    **options: Any,
+) -> tuple[list[gym.Env], NoisePolicy, dict[str, Any]]:
+    """Ready-made inner ``envs``, the base policy they share (loaded or given), and the wrapper options.
+
+    ``label`` names the envs in errors. The policy must read ``envs[0]``'s observations; the
+    wrapper's ``action_horizon`` defaults to the policy's ``recommended_action_horizon``.
+
+    Raises:
+        ValueError: neither or both of ``policy_path`` and ``policy``, or an observation the policy cannot read.
+    """
+    check_one_policy(label, policy_path, policy)
+    base = load_policy(policy_path, task) if policy is None else policy  # type: ignore[arg-type]
+    _check_readable(base, envs[0], label)
+    if "action_horizon" not in options and getattr(base, "recommended_action_horizon", None) is not None:
+        options["action_horizon"] = base.recommended_action_horizon
+    return envs, base, options
+
+
 def generic_batch_parts(
     n_envs: int,
     *,
     env_id: str | None = None,
-    policy_path: str | Path | None = None,
-    policy: NoisePolicy | None = None,
     observation: ObservationAdapter = "box",
     env_kwargs: dict[str, Any] | None = None,
     render_mode: str | None = None,
-    task: str | None = None,
     **options: Any,
 ) -> tuple[list[gym.Env], NoisePolicy, dict[str, Any]]:
     """``n_envs`` adapted inner envs of ``env_id``, the base policy they share, and the wrapper options.
+
+    Takes :func:`parts_from_envs`'s ``policy_path=``, ``policy=`` and ``task=``, and the wrapper's options.
 
     Raises:
         ValueError: no ``env_id``, neither or both of ``policy_path`` and ``policy``, an unknown
@@ -133,14 +175,27 @@ def generic_batch_parts(
     if not isinstance(env_id, str) or not env_id:
         raise ValueError(f"DSRL-v0 needs env_id=, a registered Gymnasium id; got {env_id!r}")
     check_num_envs(n_envs)
-    if (policy is None) == (policy_path is None):
-        raise ValueError("DSRL-v0 needs exactly one of policy_path= (a checkpoint directory) and policy= (a loaded NoisePolicy)")
+    check_one_policy("DSRL-v0", options.get("policy_path"), options.get("policy"))
     envs = [_inner(env_id, observation, render_mode, env_kwargs) for _ in range(n_envs)]
-    base = load_policy(policy_path, task) if policy is None else policy  # type: ignore[arg-type]
-    _check_readable(base, envs[0], env_id)
-    if "action_horizon" not in options and getattr(base, "recommended_action_horizon", None) is not None:
-        options["action_horizon"] = base.recommended_action_horizon
-    return envs, base, options
+    return parts_from_envs(envs, env_id, **options)
+
+
+Parts = tuple[list[gym.Env], NoisePolicy, dict[str, Any]]
+"""What every id's maker returns: the inner envs, the base policy they share, the wrapper options."""
+
+
+def wrapper_from_parts(parts: Parts) -> LatentActionWrapper:
+    """The one-env M^w of an id from its :data:`Parts` (one inner env)."""
+    (env,), policy, options = parts
+    wrapped = LatentActionWrapper(env, policy, **options)
+    wrapped.is_registered_env = True
+    return wrapped
+
+
+def vector_from_parts(parts: Parts) -> LatentActionVectorEnv:
+    """The batched Gymnasium M^w of an id from its :data:`Parts`."""
+    envs, policy, options = parts
+    return LatentActionVectorEnv(envs, policy, **options)
 
 
 def make_dsrl(**kwargs: Any) -> LatentActionWrapper:
@@ -158,16 +213,12 @@ def make_dsrl(**kwargs: Any) -> LatentActionWrapper:
         >>> info["inner_steps"]
         4
     """
-    (env,), policy, options = generic_batch_parts(1, **kwargs)
-    wrapped = LatentActionWrapper(env, policy, **options)
-    wrapped.is_registered_env = True
-    return wrapped
+    return wrapper_from_parts(generic_batch_parts(1, **kwargs))
 
 
 def make_dsrl_vector(num_envs: int = 1, **kwargs: Any) -> LatentActionVectorEnv:
     """The ``vector_entry_point`` of ``DSRL-v0``: ``num_envs`` envs sharing one base policy and one policy call per chunk."""
-    envs, policy, options = generic_batch_parts(num_envs, **kwargs)
-    return LatentActionVectorEnv(envs, policy, **options)
+    return vector_from_parts(generic_batch_parts(num_envs, **kwargs))
 
 
 GENERIC_METRICS = EpisodeMetrics(success="is_success")

@@ -16,7 +16,7 @@ from latent_mdp.metrics import EpisodeMetrics
 from latent_mdp.policy import NoisePolicy
 from latent_mdp.tasks.metaworld.env import MAX_EPISODE_STEPS, METAWORLD_TASKS
 
-__all__ = ["ENV_IDS", "GENERIC_ID", "batch_parts", "expert_episodes", "make_inner", "register_envs", "task_metrics"]
+__all__ = ["ENV_IDS", "GENERIC_ID", "LEROBOT_ID", "batch_parts", "expert_episodes", "make_inner", "register_envs", "task_metrics"]
 
 PUSHT_KINDS = ("flow", "pi0", "pi05", "smolvla", "diffusion")
 PUSHT_IDS: dict[str, str] = {f"DSRL-PushT-{kind}-v0": kind for kind in PUSHT_KINDS}
@@ -32,6 +32,9 @@ ENV_IDS: dict[str, str] = {**PUSHT_IDS, **dict.fromkeys(METAWORLD_IDS, "flow")}
 GENERIC_ID = "DSRL-v0"
 """The id for any Gymnasium env and checkpoint (``env_id=``, ``policy_path=``; :mod:`latent_mdp.envs.generic`)."""
 
+LEROBOT_ID = "DSRL-LeRobot-v0"
+"""The id for any env of LeRobot's ``lerobot.envs`` and checkpoint (``env=``, ``task=``, ``policy_path=``; :mod:`latent_mdp.envs.lerobot_env`)."""
+
 
 def register_envs() -> None:
     """Register every DSRL id with Gymnasium (idempotent)."""
@@ -40,6 +43,13 @@ def register_envs() -> None:
             id=GENERIC_ID,
             entry_point="latent_mdp.envs.generic:make_dsrl",
             vector_entry_point="latent_mdp.envs.generic:make_dsrl_vector",
+            disable_env_checker=True,
+        )
+    if LEROBOT_ID not in gym.registry:
+        gym.register(
+            id=LEROBOT_ID,
+            entry_point="latent_mdp.envs.lerobot_env:make_dsrl_lerobot",
+            vector_entry_point="latent_mdp.envs.lerobot_env:make_dsrl_lerobot_vector",
             disable_env_checker=True,
         )
     for env_id, task in METAWORLD_IDS.items():
@@ -91,6 +101,10 @@ def batch_parts(env_id: str, n_envs: int, /, **kwargs: Any) -> tuple[list[gym.En
         from latent_mdp.envs.generic import generic_batch_parts
 
         return generic_batch_parts(n_envs, **kwargs)
+    if env_id == LEROBOT_ID:
+        from latent_mdp.envs.lerobot_env import lerobot_batch_parts
+
+        return lerobot_batch_parts(n_envs, **kwargs)
     if env_id in METAWORLD_IDS:
         from latent_mdp.tasks.metaworld.presets import metaworld_batch_parts
 
@@ -102,7 +116,7 @@ def batch_parts(env_id: str, n_envs: int, /, **kwargs: Any) -> tuple[list[gym.En
 
 def task_metrics(env_id: str) -> EpisodeMetrics:
     """The info keys that say how an episode of ``env_id`` went (its success key and the maxima worth tracking)."""
-    if env_id == GENERIC_ID:
+    if env_id in (GENERIC_ID, LEROBOT_ID):
         from latent_mdp.envs.generic import GENERIC_METRICS
 
         return GENERIC_METRICS

@@ -22,7 +22,7 @@ from typing import Any
 
 import gymnasium as gym
 
-from latent_mdp.envs.generic import generic_batch_parts
+from latent_mdp.envs.generic import generic_batch_parts, vector_from_parts, wrapper_from_parts
 from latent_mdp.metrics import EpisodeMetrics
 from latent_mdp.policy import NoisePolicy
 from latent_mdp.tasks.metaworld.env import METAWORLD_TASKS, MetaWorldReward
@@ -83,13 +83,9 @@ def metaworld_batch_parts(
 
 def make_dsrl_metaworld(task: str, **kwargs: Any) -> LatentActionWrapper:
     """The entry point of ``DSRL-MetaWorld-<task>-flow-v0`` (kwargs: :func:`metaworld_batch_parts`)."""
-    (env,), policy, options = metaworld_batch_parts(task, 1, **kwargs)
-    wrapped = LatentActionWrapper(env, policy, **options)
-    wrapped.is_registered_env = True
-    return wrapped
+    return wrapper_from_parts(metaworld_batch_parts(task, 1, **kwargs))
 
 
 def make_dsrl_metaworld_vector(num_envs: int = 1, *, task: str, **kwargs: Any) -> LatentActionVectorEnv:
     """The ``vector_entry_point``: ``num_envs`` envs sharing one base policy."""
-    envs, policy, options = metaworld_batch_parts(task, num_envs, **kwargs)
-    return LatentActionVectorEnv(envs, policy, **options)
+    return vector_from_parts(metaworld_batch_parts(task, num_envs, **kwargs))
