@@ -76,3 +76,35 @@ def test_clear_errors(tmp_path, capsys) -> None:
     assert "no saved model" in capsys.readouterr().err
     with pytest.raises(SystemExit):
         main(["train", ENV_ID, "--steps", "10", "--algo", "ppo"])
+
+
+@pytest.mark.slow
+def test_train_on_the_generic_id_with_its_env_from_the_config(tmp_path, capsys) -> None:
+    import torch
+
+    from latent_mdp.policies import FlowMLPConfig, FlowMLPPolicy
+
+    torch.manual_seed(0)
+    checkpoint = FlowMLPPolicy(FlowMLPConfig(obs_dim=3, action_dim=1, chunk_size=4, hidden_dim=32, n_layers=2)).save_pretrained(tmp_path / "ckpt")
+    config = tmp_path / "pendulum.yml"
+    entry = {
+        "env_kwargs": {"env_id": "Pendulum-v1", "policy_path": str(checkpoint), "noise": "full"},
+        "n_envs": 2,
+        "warmup_steps": 20,
+        "eval_freq": 40,
+        "eval_episodes": 2,
+        "batch_size": 16,
+        "gradient_steps": 1,
+        "policy_kwargs": {"net_arch": [16]},
+    }
+    config.write_text(yaml.safe_dump({"DSRL-v0": entry}))
+    run = tmp_path / "run"
+    assert main(["train", "DSRL-v0", "--config", str(config), "--out", str(run), "--steps", "80", "--final-episodes", "2"]) == 0
+    summary = json.loads((run / "summary.json").read_text())
+    assert summary["latent_steps"] == 80 and summary["trained"]["episodes"] == 2
+    assert summary["trained"]["mean_length"] == 200  # Pendulum's time limit
+    assert list((run / "videos").glob("*.mp4"))  # the inner env rebuilt from the config renders
+    missing = tmp_path / "missing.yml"
+    missing.write_text(yaml.safe_dump({"DSRL-v0": {"n_envs": 1}}))
+    assert main(["train", "DSRL-v0", "--config", str(missing), "--out", str(tmp_path / "r2"), "--steps", "10"]) != 0
+    assert "needs env_id=" in capsys.readouterr().err

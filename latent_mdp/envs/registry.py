@@ -130,20 +130,21 @@ def task_metrics(env_id: str) -> EpisodeMetrics:
     return PUSHT_METRICS
 
 
-def make_inner(env_id: str, render_mode: str | None = None, task_reward: str = "coverage") -> gym.Env:
+def make_inner(env_id: str, /, render_mode: str | None = None, task_reward: str | None = None, **kwargs: Any) -> gym.Env:
     """The plain task env under a registered id (e.g. for videos of every inner frame, or baselines).
 
-    ``task_reward``: PushT's ``"coverage"``, ``"success"`` or ``"absorbing"``; MetaWorld's
-    ``"success"`` or ``"dense"`` (MetaWorld ids read ``"coverage"``, the PushT default, as ``"success"``).
+    ``task_reward``: PushT's ``"coverage"`` (its default), ``"success"`` or ``"absorbing"``;
+    MetaWorld's ``"success"`` (its default) or ``"dense"``. For the ids built from parts
+    (``DSRL-v0``, ``DSRL-LeRobot-v0``, MetaWorld), ``kwargs`` are the id's kwargs, ``policy=``
+    included, so that the inner env is the one the id would wrap.
     """
-    if env_id in METAWORLD_IDS:
-        from latent_mdp.tasks.metaworld.env import MetaWorldStateEnv
+    if env_id in PUSHT_IDS:
+        from latent_mdp.tasks.pusht.presets import make_inner_pusht
 
-        reward = "success" if task_reward == "coverage" else task_reward
-        return gym.wrappers.TimeLimit(MetaWorldStateEnv(METAWORLD_IDS[env_id], reward, render_mode), MAX_EPISODE_STEPS)  # type: ignore[arg-type]
-    from latent_mdp.tasks.pusht.presets import make_inner_pusht
-
-    return make_inner_pusht(_kind(env_id), render_mode, task_reward)  # type: ignore[arg-type]
+        return make_inner_pusht(PUSHT_IDS[env_id], render_mode, task_reward or "coverage")  # type: ignore[arg-type]
+    reward = {} if task_reward is None else {"task_reward": task_reward}
+    (env,), _, _ = batch_parts(env_id, 1, render_mode=render_mode, **reward, **kwargs)
+    return env
 
 
 def expert_episodes(env_id: str, n: int, task_reward: str = "coverage", seed: int = 0) -> list:

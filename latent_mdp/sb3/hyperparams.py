@@ -31,10 +31,14 @@ from typing import Any
 
 import yaml
 
-from latent_mdp.envs.registry import ENV_IDS
+from latent_mdp.envs.registry import ENV_IDS, GENERIC_ID, LEROBOT_ID
 from latent_mdp.sb3.nets import ACTIVATIONS
 
 __all__ = ["ALGORITHMS", "ALGORITHM_PATHS", "TrainConfig", "algorithm_class", "load_hyperparams"]
+
+TRAINABLE_IDS = (*ENV_IDS, GENERIC_ID, LEROBOT_ID)
+"""The ids the shipped YAMLs have entries for; the generic ones take their env (``env_id=``,
+``policy_path=``, ...) from a user ``--config``'s ``env_kwargs``."""
 
 ALGORITHM_PATHS: dict[str, str] = {
     "sac": "stable_baselines3:SAC",
@@ -134,8 +138,8 @@ def load_hyperparams(env_id: str, algo: str, config: str | Path | None = None) -
     """
     if algo not in ALGORITHMS:
         raise ValueError(f"unknown algorithm {algo!r}; expected one of {ALGORITHMS}")
-    if env_id not in ENV_IDS:
-        raise ValueError(f"unknown env id {env_id!r}; registered: {sorted(ENV_IDS)}")
+    if env_id not in TRAINABLE_IDS:
+        raise ValueError(f"unknown env id {env_id!r}; registered: {sorted(TRAINABLE_IDS)}")
     entry = _shipped(algo, env_id)
     if entry is None:
         raise ValueError(f"no {algo} hyperparameters for {env_id} in the shipped YAML")

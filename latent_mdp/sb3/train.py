@@ -181,7 +181,7 @@ def train(
 
     env = make_sb3_vec_env(env_id, cfg.n_envs, **cfg.env_kwargs)
     env.seed(seed)
-    eval_env = make_sb3_vec_env(env_id, min(10, cfg.eval_episodes), policy=env.base_policy, **cfg.env_kwargs)
+    eval_env = make_sb3_vec_env(env_id, min(10, cfg.eval_episodes), **with_policy(cfg.env_kwargs, env.base_policy))
     start, seconds_before = time.perf_counter(), 0.0
     if checkpoint is not None:
         model_path, buffer_path, state = checkpoint
@@ -205,15 +205,21 @@ def train(
                     raise
 
     def save_video(row: dict[str, Any]) -> None:
-        if videos:
+        nonlocal videos
+        if not videos:
+            return
+        try:
             record_episode(
-                make_inner(env_id, "rgb_array", cfg.env_kwargs.get("task_reward", "coverage")),
+                video_env(env_id, cfg.env_kwargs, env.base_policy),
                 env.batch.core,
                 model_actor(model),
                 run_dir / "videos" / f"eval_{row['env_steps']:08d}.mp4",
                 seed=EVAL_SEED,
                 metrics=env.task_metrics,
             )
+        except Exception as error:  # noqa: BLE001  (a renderer's failure must not end a training run)
+            videos = False
+            tqdm.write(f"videos off for this run: {env_id} cannot render ({type(error).__name__}: {error}); pass --no-video to skip them")
 
     live = LiveProgress(steps, env_steps=env_steps, show=progress)
     periodic = PeriodicEval(eval_env, cfg.eval_freq, cfg.eval_episodes, run_dir, live, seed=EVAL_SEED, on_eval=save_video)
@@ -260,6 +266,17 @@ def _log_final(model: BaseAlgorithm, comparison: dict[str, Any]) -> None:
     model.logger.close()
 
 
+def with_policy(env_kwargs: dict[str, Any], policy: Any) -> dict[str, Any]:
+    """The run's env kwargs with its loaded base ``policy`` in place of ``policy_path`` (not loaded twice)."""
+    return {key: value for key, value in env_kwargs.items() if key != "policy_path"} | {"policy": policy}
+
+
+def video_env(env_id: str, env_kwargs: dict[str, Any], policy: Any) -> Any:
+    """The inner env of ``env_id`` rendering RGB frames, built with the run's env kwargs and its loaded base ``policy``."""
+    kwargs = with_policy(env_kwargs, policy)
+    return make_inner(env_id, "rgb_array", kwargs.pop("task_reward", None), **kwargs)
+
+
 def evaluate_saved(env_id: str, model_path: str | Path, episodes: int, *, algo: str | None = None, video: Path | None = None) -> dict[str, Any]:
     """Evaluate a saved model beside the base policy on ``env_id`` (the ``eval`` subcommand)."""
     model_path = Path(model_path)
@@ -278,7 +295,7 @@ def evaluate_saved(env_id: str, model_path: str | Path, episodes: int, *, algo: 
     comparison = compare_with_base(model, env, episodes)
     print(format_comparison(comparison))
     if video is not None:
-        inner = make_inner(env_id, "rgb_array", env_kwargs.get("task_reward", "coverage"))
+        inner = video_env(env_id, env_kwargs, env.base_policy)
         stats = record_episode(inner, env.batch.core, model_actor(model), video, seed=EVAL_SEED, metrics=env.task_metrics)
         print(f"video: {video} ({int(stats['frames'])} frames, success {bool(stats['success'])})")
     env.close()
