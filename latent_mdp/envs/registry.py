@@ -84,7 +84,7 @@ def register_envs() -> None:
 def _kind(env_id: str) -> str:
     """The PushT kind of ``env_id``."""
     if env_id not in PUSHT_IDS:
-        raise ValueError(f"unknown DSRL PushT env id {env_id!r}; registered: {sorted(ENV_IDS)}")
+        raise ValueError(f"unknown DSRL env id {env_id!r}; registered: {sorted([*ENV_IDS, GENERIC_ID, LEROBOT_ID])}")
     return PUSHT_IDS[env_id]
 
 

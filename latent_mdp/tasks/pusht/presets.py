@@ -15,6 +15,7 @@ import gymnasium as gym
 import numpy as np
 
 from latent_mdp.batch import check_num_envs
+from latent_mdp.envs.generic import parts_from_envs, vector_from_parts, wrapper_from_parts
 from latent_mdp.metrics import EpisodeMetrics
 from latent_mdp.noise_space import NoiseMode, NoiseSpace
 from latent_mdp.observations import ObsMode
@@ -260,10 +261,7 @@ def make_dsrl_pusht(
         task: the language instruction for the VLAs (default: the PushT task string).
         **kwargs: also more :class:`LatentActionWrapper` options (``reward``, ``gamma``, ``strict``).
     """
-    policy, wrapper_kwargs = _policy_and_wrapper_kwargs(kind, **kwargs)
-    env = LatentActionWrapper(make_inner_pusht(kind, render_mode, task_reward), policy, **wrapper_kwargs)
-    env.is_registered_env = True
-    return env
+    return wrapper_from_parts(pusht_batch_parts(kind, 1, render_mode=render_mode, task_reward=task_reward, **kwargs))
 
 
 def pusht_batch_parts(
@@ -271,13 +269,14 @@ def pusht_batch_parts(
 ) -> tuple[list[gym.Env], NoisePolicy, dict[str, Any]]:
     """``n_envs`` inner PushT envs, the base policy they share, and the wrapper kwargs of the kind.
 
-    Takes the kwargs of :func:`make_dsrl_pusht`; ``policy=`` reuses a loaded base policy. Both
-    vector forms are built from these parts.
+    Takes the kwargs of :func:`make_dsrl_pusht`; ``policy=`` reuses a loaded base policy. The
+    parts are assembled as every id's are (:func:`latent_mdp.envs.generic.parts_from_envs`), and
+    every form of the id is built from them.
     """
     check_num_envs(n_envs)
     policy, wrapper_kwargs = _policy_and_wrapper_kwargs(kind, **kwargs)
     envs = [make_inner_pusht(kind, render_mode, task_reward) for _ in range(n_envs)]
-    return envs, policy, wrapper_kwargs
+    return parts_from_envs(envs, f"DSRL-PushT-{kind}-v0", policy=policy, **wrapper_kwargs)
 
 
 def make_dsrl_pusht_vector(kind: str, num_envs: int = 1, **kwargs: Any) -> LatentActionVectorEnv:
@@ -286,5 +285,4 @@ def make_dsrl_pusht_vector(kind: str, num_envs: int = 1, **kwargs: Any) -> Laten
     ``gym.make_vec("DSRL-PushT-flow-v0", 4)`` returns this batched form: one policy call per
     chunk for all envs. Takes the kwargs of :func:`make_dsrl_pusht`.
     """
-    envs, policy, wrapper_kwargs = pusht_batch_parts(kind, num_envs, **kwargs)
-    return LatentActionVectorEnv(envs, policy, **wrapper_kwargs)
+    return vector_from_parts(pusht_batch_parts(kind, num_envs, **kwargs))
