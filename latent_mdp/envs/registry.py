@@ -36,31 +36,26 @@ LEROBOT_ID = "DSRL-LeRobot-v0"
 """The id for any env of LeRobot's ``lerobot.envs`` and checkpoint (``env=``, ``task=``, ``policy_path=``; :mod:`latent_mdp.envs.lerobot_env`)."""
 
 
+def _register_m_w(env_id: str, module: str, maker: str, **kwargs: Any) -> None:
+    """Register one M^w id whose ``module`` has ``maker`` and ``maker + "_vector"`` entry points (idempotent)."""
+    if env_id not in gym.registry:
+        gym.register(
+            id=env_id,
+            entry_point=f"{module}:{maker}",
+            vector_entry_point=f"{module}:{maker}_vector",
+            kwargs=kwargs,
+            disable_env_checker=True,
+        )
+
+
 def register_envs() -> None:
-    """Register every DSRL id with Gymnasium (idempotent)."""
-    if GENERIC_ID not in gym.registry:
-        gym.register(
-            id=GENERIC_ID,
-            entry_point="latent_mdp.envs.generic:make_dsrl",
-            vector_entry_point="latent_mdp.envs.generic:make_dsrl_vector",
-            disable_env_checker=True,
-        )
-    if LEROBOT_ID not in gym.registry:
-        gym.register(
-            id=LEROBOT_ID,
-            entry_point="latent_mdp.envs.lerobot_env:make_dsrl_lerobot",
-            vector_entry_point="latent_mdp.envs.lerobot_env:make_dsrl_lerobot_vector",
-            disable_env_checker=True,
-        )
+    """Register every DSRL id, and the plain MetaWorld state envs under them, with Gymnasium (idempotent)."""
+    _register_m_w(GENERIC_ID, "latent_mdp.envs.generic", "make_dsrl")
+    _register_m_w(LEROBOT_ID, "latent_mdp.envs.lerobot_env", "make_dsrl_lerobot")
     for env_id, task in METAWORLD_IDS.items():
-        if env_id not in gym.registry:
-            gym.register(
-                id=env_id,
-                entry_point="latent_mdp.tasks.metaworld.presets:make_dsrl_metaworld",
-                vector_entry_point="latent_mdp.tasks.metaworld.presets:make_dsrl_metaworld_vector",
-                kwargs={"task": task},
-                disable_env_checker=True,
-            )
+        _register_m_w(env_id, "latent_mdp.tasks.metaworld.presets", "make_dsrl_metaworld", task=task)
+    for env_id, kind in PUSHT_IDS.items():
+        _register_m_w(env_id, "latent_mdp.tasks.pusht.presets", "make_dsrl_pusht", kind=kind)
     for task in METAWORLD_TASKS:
         inner_id = f"latent_mdp/MetaWorld-{task}-v3"
         if inner_id not in gym.registry:
@@ -69,15 +64,6 @@ def register_envs() -> None:
                 entry_point="latent_mdp.tasks.metaworld.env:MetaWorldStateEnv",
                 kwargs={"task": task},
                 max_episode_steps=MAX_EPISODE_STEPS,
-            )
-    for env_id, kind in PUSHT_IDS.items():
-        if env_id not in gym.registry:
-            gym.register(
-                id=env_id,
-                entry_point="latent_mdp.tasks.pusht.presets:make_dsrl_pusht",
-                vector_entry_point="latent_mdp.tasks.pusht.presets:make_dsrl_pusht_vector",
-                kwargs={"kind": kind},
-                disable_env_checker=True,
             )
 
 
