@@ -60,6 +60,10 @@ def test_sparse_and_dense_rewards_and_time_limit_as_truncation() -> None:
         if truncated:
             break
     assert truncated and step == 499
+    absorbing = roll_out_expert(gym.wrappers.TimeLimit(MetaWorldStateEnv("push", task_reward="absorbing"), 500), scripted_policy("push"), 0)
+    steps = len(absorbing.rewards)
+    assert absorbing.success and np.all(absorbing.rewards[:-1] <= 1.0)  # dense until success ...
+    assert 500 - steps < absorbing.rewards[-1] <= 500 - steps + 1.0  # ... which pays 1 for every step left
     with pytest.raises(ValueError, match="task_reward must be one of"):
         MetaWorldStateEnv("push", task_reward="coverage")
     with pytest.raises(ValueError, match=r"a MetaWorld action has shape \(4,\)"):

@@ -17,7 +17,11 @@ Reward (``task_reward``):
 * ``"success"`` (the default): 1.0 on the step that succeeds, else 0. The episode terminates at
   success, as in LeRobot's env; MetaWorld's 500-step limit ends it as truncation.
 * ``"dense"``: MetaWorld's own shaped reward, divided by 10 so that it lies in ``[0, 1]``, with
-  the same termination at success.
+  the same termination at success. Near the goal it pays close to 1 a step, so success, which
+  ends the episode, can pay less than hovering beside it.
+* ``"absorbing"``: the dense reward, and the successful step also pays 1 for every step left
+  until the 500-step limit, as if success held to the end: dense, and aligned with success
+  (PushT's ``"absorbing"`` reward, for the same reason).
 
 ``info`` holds ``is_success`` and MetaWorld's own metrics (``near_object``, ``grasp_success``,
 ``obj_to_target``, ...).
@@ -38,7 +42,7 @@ METAWORLD_TASKS = ("push", "pick-place")
 MAX_EPISODE_STEPS = 500
 """MetaWorld's ``max_path_length``: an episode is truncated after this many steps."""
 
-MetaWorldReward = Literal["success", "dense"]
+MetaWorldReward = Literal["success", "dense", "absorbing"]
 
 
 def _task_name(task: str) -> str:
@@ -102,7 +106,12 @@ class MetaWorldStateEnv(gym.Env):
         raw, reward, _, truncated, info = self._env.step(np.clip(action, -1.0, 1.0))
         success = bool(info.get("success", 0.0))
         info = {key: float(value) for key, value in info.items()} | {"is_success": success}
-        reward = float(success) if self.task_reward == "success" else float(reward) / 10.0
+        if self.task_reward == "success":
+            reward = float(success)
+        else:
+            reward = float(reward) / 10.0
+            if success and self.task_reward == "absorbing":
+                reward += MAX_EPISODE_STEPS - self._env.curr_path_length
         return self._observation(raw), reward, success, bool(truncated) and not success, info
 
     def render(self) -> np.ndarray | None:
