@@ -16,6 +16,10 @@ MODULES = [
     "latent_mdp.sb3.vec_env",
     "latent_mdp.sb3.envs",
     "latent_mdp.envs.generic",
+    "latent_mdp.envs.lerobot_env",
+    "latent_mdp.tasks.metaworld.env",
+    "latent_mdp.tasks.metaworld.expert",
+    "latent_mdp.tasks.metaworld.presets",
 ]
 
 
