@@ -25,7 +25,7 @@ from stable_baselines3.common.vec_env import DummyVecEnv
 from benchmarks.methods import SAC_BASELINES
 from benchmarks.overrides import merge_entry, read_yaml
 from benchmarks.residual import ResidualActionWrapper
-from latent_mdp.envs.registry import ENV_IDS, make_inner, task_metrics
+from latent_mdp.envs.registry import PUSHT_IDS, make_inner, task_metrics
 from latent_mdp.sb3.buffer_files import load_buffer
 from latent_mdp.sb3.callbacks import Checkpointer, LiveProgress, PeriodicEval, read_checkpoint_state
 from latent_mdp.sb3.envs import make_sb3_vec_env
@@ -68,13 +68,15 @@ def evaluate_base(env_id: str, noise: str, episodes: int, *, seed: int, env_kwar
 
 def _env_factory(method: str, env_id: str, env_kwargs: dict[str, Any]) -> Callable[[], gym.Env]:
     """A factory of the task env the baseline acts in (the residual one shares one base policy)."""
+    if env_id not in PUSHT_IDS:
+        raise ValueError(f"the SAC baselines act in PushT's action space; {env_id} is not a DSRL-PushT id")
     kwargs = dict(env_kwargs)
     task_reward = kwargs.pop("task_reward", "coverage")
     if method == "sac-raw":
         return lambda: make_inner(env_id, task_reward=task_reward)
     if method != "residual-sac":
         raise ValueError(f"unknown SAC baseline {method!r}; expected one of {SAC_BASELINES}")
-    policy = load_base_policy(ENV_IDS[env_id], kwargs.pop("policy_path", None), kwargs.pop("task", None))
+    policy = load_base_policy(PUSHT_IDS[env_id], kwargs.pop("policy_path", None), kwargs.pop("task", None))
     kwargs.setdefault("action_horizon", getattr(policy, "recommended_action_horizon", None))
     return lambda: ResidualActionWrapper(make_inner(env_id, task_reward=task_reward), policy, **kwargs)
 

@@ -106,3 +106,22 @@ def test_goal_dict_observations_flatten_in_the_documented_order() -> None:
     assert env.step(np.zeros(env.action_space.shape, np.float32))[4]["is_success"]
     with pytest.raises(ValueError, match="observation='box' needs a flat Box observation"):
         gym.make("DSRL-v0", env_id="GoalToy-v0", policy=policy)
+
+
+class ClosingEnv(GoalEnv):
+    """Counts its ``close`` calls."""
+
+    closed = 0
+
+    def close(self) -> None:
+        ClosingEnv.closed += 1
+
+
+def test_a_policy_that_cannot_read_the_env_closes_the_envs_it_made() -> None:
+    if "ClosingToy-v0" not in gym.registry:
+        gym.register("ClosingToy-v0", entry_point=ClosingEnv, max_episode_steps=5)
+    wrong = FlowMLPPolicy(FlowMLPConfig(obs_dim=3, action_dim=1, chunk_size=2, hidden_dim=16, n_layers=1))
+    ClosingEnv.closed = 0
+    with pytest.raises(ValueError, match="cannot read ClosingToy-v0's observations"):
+        gym.make_vec("DSRL-v0", 3, env_id="ClosingToy-v0", policy=wrong, observation="goal_dict")
+    assert ClosingEnv.closed == 3

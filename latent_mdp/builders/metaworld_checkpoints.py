@@ -28,12 +28,14 @@ from latent_mdp.builders.pusht_demos import load_bc_arrays
 from latent_mdp.policies.flow_bc import fit_normalization, train_flow_bc
 from latent_mdp.policies.flow_mlp import FlowMLPConfig, FlowMLPPolicy
 from latent_mdp.sb3.evaluation import evaluate_base_policy
-from latent_mdp.tasks.metaworld.env import METAWORLD_TASKS
-from latent_mdp.tasks.metaworld.presets import asset_dir
+from latent_mdp.tasks.metaworld.env import MAX_EPISODE_STEPS, METAWORLD_TASKS
+from latent_mdp.tasks.metaworld.presets import DEFAULTS, asset_dir, preset_id
 
 __all__ = ["RECIPES", "BaseRecipe", "build", "train_metaworld_flow"]
 
 FLOW_CHUNK = 8
+BATCH_SIZE = 256
+EVAL_ENVS, EVAL_SEED = 10, 10_000
 
 
 @dataclass(frozen=True)
@@ -46,7 +48,7 @@ class BaseRecipe:
 
 
 RECIPES: dict[str, BaseRecipe] = {
-    # the step counts that put each base inside the 20-60% success aim (measured: the model cards)
+    # short enough that each base succeeds sometimes but not always (its success: the model cards)
     "push": BaseRecipe(demo_episodes=100, action_noise=0.3, steps=250),
     "pick-place": BaseRecipe(demo_episodes=100, action_noise=0.3, steps=350),
 }
@@ -58,9 +60,10 @@ def train_metaworld_flow(demos: Path, task: str, out: Path, steps: int, seed: in
     torch.manual_seed(seed)
     config = fit_normalization(FlowMLPConfig(obs_dim=39, action_dim=4, chunk_size=FLOW_CHUNK, hidden_dim=512), data.states, data.action_chunks)
     policy = FlowMLPPolicy(config)
-    losses = train_flow_bc(policy, data.states, data.action_chunks, steps=steps, seed=seed)
+    losses = train_flow_bc(policy, data.states, data.action_chunks, steps=steps, batch_size=BATCH_SIZE, seed=seed)
     policy.save_pretrained(out)
-    return {"frames": int(len(data.states)), "episodes": int(len(data.episode_bounds)), "final_loss": float(sum(losses[-100:]) / 100), "batch_size": 256}
+    last = losses[-100:]
+    return {"frames": int(len(data.states)), "episodes": int(len(data.episode_bounds)), "final_loss": float(sum(last) / len(last)), "batch_size": BATCH_SIZE}
 
 
 def _model_card(task: str, card: dict) -> str:
@@ -81,9 +84,9 @@ cloned briefly from MetaWorld's own scripted policy. Regenerate with
 | CPU time | {card['demo_seconds']:.0f} s recording demos, {card['train_seconds'] / 60:.1f} min training on {card['machine']} |
 | base success (w ~ N(0, I)) | **{base['success_rate']:.1%}** (95% CI {low:.1%}-{high:.1%}) over {base['episodes']} episodes |
 
-Evaluation: {base['episodes']} episodes of at most 500 steps, 10 envs seeded from 10000, on the id's
-defaults: a fresh `w ~ N(0, I)` for every action of the chunk, clipped at b_w = 1.5, the first 4
-of its 8 actions executed per noise.
+Evaluation: {base['episodes']} episodes of at most {MAX_EPISODE_STEPS} steps, {EVAL_ENVS} envs seeded from {EVAL_SEED}, on the
+id's defaults: a fresh `w ~ N(0, I)` for every action of the chunk, clipped at b_w = {DEFAULTS['noise_bound']}, the
+first {DEFAULTS['action_horizon']} of its {FLOW_CHUNK} actions executed per noise.
 """
 
 
@@ -97,7 +100,7 @@ def build(task: str, demos: Path, recipe: BaseRecipe, eval_episodes: int) -> dic
     start = time.process_time()
     data = train_metaworld_flow(demos, task, out, recipe.steps)
     train_seconds = time.process_time() - start
-    base = evaluate_base_policy(f"DSRL-MetaWorld-{task}-flow-v0", eval_episodes)
+    base = evaluate_base_policy(preset_id(task), eval_episodes, n_envs=EVAL_ENVS, seed=EVAL_SEED)
     card = {
         "task": task,
         "description": task_description(task),

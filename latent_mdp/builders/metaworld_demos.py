@@ -31,7 +31,7 @@ import gymnasium as gym
 import numpy as np
 
 from latent_mdp.builders.pusht_demos import RecordStats
-from latent_mdp.tasks.metaworld.env import MetaWorldStateEnv
+from latent_mdp.tasks.metaworld.env import MAX_EPISODE_STEPS, MetaWorldStateEnv
 from latent_mdp.tasks.metaworld.expert import roll_out_expert, scripted_policy
 
 __all__ = ["FPS", "STATE_KEY", "metaworld_features", "record_metaworld_demos", "repo_id", "task_description"]
@@ -77,13 +77,17 @@ def record_metaworld_demos(
 
     Attempts use seeds ``seed, seed + 1, ...``; unless ``keep_failures`` a failed attempt is
     dropped and the next seed tried, so every stored episode succeeds.
+
+    Raises:
+        RuntimeError: after ``10 * episodes`` attempts without enough successes (a scripted
+            policy that rarely succeeds under this ``action_noise``).
     """
     from lerobot.datasets.lerobot_dataset import LeRobotDataset
     from tqdm import tqdm
 
     start = time.perf_counter()
     description = task_description(task)
-    env = gym.wrappers.TimeLimit(MetaWorldStateEnv(task), 500)
+    env = gym.wrappers.TimeLimit(MetaWorldStateEnv(task), MAX_EPISODE_STEPS)
     expert = scripted_policy(task)
     dataset = LeRobotDataset.create(
         repo_id=repo_id(task), fps=FPS, features=metaworld_features(), root=out, robot_type="sawyer", use_videos=False
@@ -92,6 +96,11 @@ def record_metaworld_demos(
     bar = tqdm(total=episodes, desc=f"metaworld {task} demos", unit="ep", disable=not progress)
     try:
         while saved < episodes:
+            if attempts >= 10 * episodes:
+                raise RuntimeError(
+                    f"the {task} scripted policy succeeded in {saved} of {attempts} attempts with action_noise={action_noise}; "
+                    f"lower action_noise or pass keep_failures=True"
+                )
             rollout = roll_out_expert(env, expert, seed + attempts, action_noise)
             attempts += 1
             if not (rollout.success or keep_failures):

@@ -124,6 +124,9 @@ def _inner(env_id: str, observation: ObservationAdapter, render_mode: str | None
     return _adapt(gym.make(env_id, **kwargs), observation)
 
 
+GENERIC_LABEL = "DSRL-v0"
+
+
 def check_one_policy(label: str, policy_path: str | Path | None, policy: NoisePolicy | None) -> None:
     """Raise ``ValueError`` unless exactly one of ``policy_path`` and ``policy`` is given."""
     if (policy is None) == (policy_path is None):
@@ -137,19 +140,28 @@ def parts_from_envs(
     policy_path: str | Path | None = None,
     policy: NoisePolicy | None = None,
     task: str | None = None,
+    check_readable: bool = True,
     **options: Any,
 ) -> tuple[list[gym.Env], NoisePolicy, dict[str, Any]]:
     """Ready-made inner ``envs``, the base policy they share (loaded or given), and the wrapper options.
 
-    ``label`` names the envs in errors. The policy must read ``envs[0]``'s observations; the
-    wrapper's ``action_horizon`` defaults to the policy's ``recommended_action_horizon``.
+    ``label`` names the envs in errors. The policy must read ``envs[0]``'s observations (checked
+    by encoding one sampled observation unless ``check_readable`` is False, for a preset whose
+    checkpoint kind is checked otherwise); the wrapper's ``action_horizon`` defaults to the
+    policy's ``recommended_action_horizon``. On any error the envs are closed before it is raised.
 
     Raises:
         ValueError: neither or both of ``policy_path`` and ``policy``, or an observation the policy cannot read.
     """
-    check_one_policy(label, policy_path, policy)
-    base = load_policy(policy_path, task) if policy is None else policy  # type: ignore[arg-type]
-    _check_readable(base, envs[0], label)
+    try:
+        check_one_policy(label, policy_path, policy)
+        base = load_policy(policy_path, task) if policy is None else policy  # type: ignore[arg-type]
+        if check_readable:
+            _check_readable(base, envs[0], label)
+    except BaseException:
+        for env in envs:
+            env.close()
+        raise
     if "action_horizon" not in options and getattr(base, "recommended_action_horizon", None) is not None:
         options["action_horizon"] = base.recommended_action_horizon
     return envs, base, options
@@ -162,11 +174,13 @@ def generic_batch_parts(
     observation: ObservationAdapter = "box",
     env_kwargs: dict[str, Any] | None = None,
     render_mode: str | None = None,
+    label: str | None = None,
     **options: Any,
 ) -> tuple[list[gym.Env], NoisePolicy, dict[str, Any]]:
     """``n_envs`` adapted inner envs of ``env_id``, the base policy they share, and the wrapper options.
 
-    Takes :func:`parts_from_envs`'s ``policy_path=``, ``policy=`` and ``task=``, and the wrapper's options.
+    Takes :func:`parts_from_envs`'s ``policy_path=``, ``policy=`` and ``task=``, and the wrapper's
+    options. ``label`` names the id in errors (default ``DSRL-v0``; a preset passes its own).
 
     Raises:
         ValueError: no ``env_id``, neither or both of ``policy_path`` and ``policy``, an unknown
@@ -175,9 +189,9 @@ def generic_batch_parts(
     if not isinstance(env_id, str) or not env_id:
         raise ValueError(f"DSRL-v0 needs env_id=, a registered Gymnasium id; got {env_id!r}")
     check_num_envs(n_envs)
-    check_one_policy("DSRL-v0", options.get("policy_path"), options.get("policy"))
+    check_one_policy(label or GENERIC_LABEL, options.get("policy_path"), options.get("policy"))
     envs = [_inner(env_id, observation, render_mode, env_kwargs) for _ in range(n_envs)]
-    return parts_from_envs(envs, env_id, **options)
+    return parts_from_envs(envs, env_id if label is None else f"{label} ({env_id})", **options)
 
 
 Parts = tuple[list[gym.Env], NoisePolicy, dict[str, Any]]

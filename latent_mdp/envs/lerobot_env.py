@@ -12,7 +12,8 @@ The inner envs are the ones ``lerobot-eval`` runs: ``make_env_config(env, task=.
 then LeRobot's ``make_env``, whose vector env's single envs M^w steps itself (one policy call per
 chunk for all of them). Observations stay in Gymnasium's keys (``pixels``, ``agent_pos``,
 ``environment_state``), which a LeRobot policy maps as LeRobot's ``preprocess_observation`` does,
-and a VLA gets the env's own language instruction (``task_description``) unless ``task=`` is given.
+and a VLA gets the env's own language instruction (``task_description``) unless ``instruction=``
+is given (``task=`` is the ``EnvConfig``'s task, e.g. ``"push-v3"``).
 Any env LeRobot 0.6.1 builds works, with its own extra installed (``lerobot[pusht]``,
 ``lerobot[metaworld]``, ...); LeRobot's MetaWorld and LIBERO envs render pixels, which MuJoCo
 can do only with an OpenGL backend (``MUJOCO_GL=egl``). ``info["is_success"]`` is the success flag.
@@ -63,6 +64,7 @@ def lerobot_batch_parts(
     policy_path: str | Path | None = None,
     policy: NoisePolicy | None = None,
     instruction: str | None = None,
+    render_mode: str | None = None,
     **options: Any,
 ) -> tuple[list[gym.Env], NoisePolicy, dict[str, Any]]:
     """``n_envs`` LeRobot envs, the base policy they share, and the wrapper options.
@@ -71,12 +73,17 @@ def lerobot_batch_parts(
         env: LeRobot's env type (``EnvConfig`` choice name), e.g. ``"pusht"`` or ``"metaworld"``.
         task: the ``EnvConfig``'s task (e.g. ``"push-v3"`` for MetaWorld); its default if None.
         env_kwargs: more ``EnvConfig`` fields (e.g. ``{"obs_type": "environment_state_agent_pos"}``).
-        instruction: the language instruction a VLA reads (default: the env's ``task_description``).
+        instruction: the language instruction a VLA reads (default: the env's ``task_description``);
+            only with ``policy_path=`` (a loaded ``policy`` already holds its instruction).
+        render_mode: the ``EnvConfig``'s ``render_mode`` (LeRobot's envs render ``"rgb_array"``).
         **options: the wrapper's options (``noise``, ``action_horizon``, ``obs_mode``, ...).
     """
     if not isinstance(env, str) or not env:
         raise ValueError(f"DSRL-LeRobot-v0 needs env=, a LeRobot env type such as 'pusht' or 'metaworld'; got {env!r}")
     check_one_policy("DSRL-LeRobot-v0", policy_path, policy)
+    if instruction is not None and policy is not None:
+        raise ValueError("instruction= sets the instruction of a policy loaded from policy_path=; a loaded policy= keeps its own")
+    env_kwargs = dict(env_kwargs or {}) | ({} if render_mode is None else {"render_mode": render_mode})
     envs = lerobot_inner_envs(env, n_envs, task, env_kwargs)
     instruction = instruction or getattr(envs[0].unwrapped, "task_description", None)
     return parts_from_envs(envs, f"LeRobot env {env!r}", policy_path=policy_path, policy=policy, task=instruction, **options)

@@ -53,7 +53,7 @@ def register_envs() -> None:
     _register_m_w(GENERIC_ID, "latent_mdp.envs.generic", "make_dsrl")
     _register_m_w(LEROBOT_ID, "latent_mdp.envs.lerobot_env", "make_dsrl_lerobot")
     for env_id, task in METAWORLD_IDS.items():
-        _register_m_w(env_id, "latent_mdp.tasks.metaworld.presets", "make_dsrl_metaworld", task=task)
+        _register_m_w(env_id, "latent_mdp.tasks.metaworld.presets", "make_dsrl_metaworld", metaworld_task=task)
     for env_id, kind in PUSHT_IDS.items():
         _register_m_w(env_id, "latent_mdp.tasks.pusht.presets", "make_dsrl_pusht", kind=kind)
     for task in METAWORLD_TASKS:
@@ -120,14 +120,17 @@ def make_inner(env_id: str, /, render_mode: str | None = None, task_reward: str 
     """The plain task env under a registered id (e.g. for videos of every inner frame, or baselines).
 
     ``task_reward``: PushT's ``"coverage"`` (its default), ``"success"`` or ``"absorbing"``;
-    MetaWorld's ``"success"`` (its default) or ``"dense"``. For the ids built from parts
-    (``DSRL-v0``, ``DSRL-LeRobot-v0``, MetaWorld), ``kwargs`` are the id's kwargs, ``policy=``
-    included, so that the inner env is the one the id would wrap.
+    MetaWorld's ``"success"`` (its default), ``"dense"`` or ``"absorbing"``. For the generic ids
+    (``DSRL-v0``, ``DSRL-LeRobot-v0``), ``kwargs`` are the id's kwargs, ``policy=`` included, so
+    that the inner env is the one the id would wrap; the presets ignore them.
     """
     if env_id in PUSHT_IDS:
         from latent_mdp.tasks.pusht.presets import make_inner_pusht
 
         return make_inner_pusht(PUSHT_IDS[env_id], render_mode, task_reward or "coverage")  # type: ignore[arg-type]
+    if env_id in METAWORLD_IDS:
+        reward = {} if task_reward is None else {"task_reward": task_reward}
+        return gym.make(f"latent_mdp/MetaWorld-{METAWORLD_IDS[env_id]}-v3", render_mode=render_mode, **reward)
     reward = {} if task_reward is None else {"task_reward": task_reward}
     (env,), _, _ = batch_parts(env_id, 1, render_mode=render_mode, **reward, **kwargs)
     return env
@@ -139,7 +142,7 @@ def expert_episodes(env_id: str, n: int, task_reward: str = "coverage", seed: in
     Returns :class:`latent_mdp.tasks.pusht.expert.ExpertEpisode` records. The expert reads PushT's
     ``state`` observation, the one the flow base policy reads, so only that id has demonstrations.
     """
-    if _kind(env_id) != "flow":
+    if env_id != "DSRL-PushT-flow-v0":
         raise ValueError(
             f"scripted demonstrations exist for DSRL-PushT-flow-v0 only (the expert reads the state "
             f"observation its base policy reads); {env_id} reads another observation"

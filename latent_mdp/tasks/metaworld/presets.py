@@ -40,13 +40,18 @@ DEFAULTS: dict[str, Any] = {"noise": "full", "noise_bound": 1.5, "action_horizon
 """The presets' wrapper defaults (any of them can be passed to override)."""
 
 
+def preset_id(task: str) -> str:
+    """The registered id of ``task``'s preset, e.g. ``DSRL-MetaWorld-push-flow-v0``."""
+    return f"DSRL-MetaWorld-{task}-flow-v0"
+
+
 def asset_dir(task: str) -> Path:
     """Where ``task``'s shipped flow base lives."""
     return ASSETS / f"metaworld_{task}_flow"
 
 
 def metaworld_batch_parts(
-    task: str,
+    metaworld_task: str,
     n_envs: int,
     *,
     policy: NoisePolicy | None = None,
@@ -55,13 +60,18 @@ def metaworld_batch_parts(
     render_mode: str | None = None,
     **options: Any,
 ) -> tuple[list[gym.Env], NoisePolicy, dict[str, Any]]:
-    """``n_envs`` inner envs of ``task``, the base policy, and the wrapper options (see the module docstring).
+    """``n_envs`` inner envs of ``metaworld_task``, the base policy, and the wrapper options (see the module docstring).
 
     Raises:
         FileNotFoundError: the shipped checkpoint is missing and neither ``policy`` nor ``policy_path`` is given.
+        ValueError: an unknown task, or ``task=``: each id runs its own MetaWorld task, and a
+            flow base reads no language instruction.
     """
+    task = metaworld_task
     if task not in METAWORLD_TASKS:
         raise ValueError(f"no MetaWorld preset for task {task!r}; expected one of {METAWORLD_TASKS}")
+    if "task" in options:
+        raise ValueError(f"{preset_id(task)} runs MetaWorld's {task!r}; it takes no task= (use that task's id, or DSRL-v0)")
     if policy is None and policy_path is None:
         policy_path = asset_dir(task)
         if not policy_path.is_dir():
@@ -77,15 +87,16 @@ def metaworld_batch_parts(
         observation="box",
         env_kwargs={"task_reward": task_reward},
         render_mode=render_mode,
+        label=preset_id(task),
         **(DEFAULTS | options),
     )
 
 
-def make_dsrl_metaworld(task: str, **kwargs: Any) -> LatentActionWrapper:
+def make_dsrl_metaworld(metaworld_task: str, **kwargs: Any) -> LatentActionWrapper:
     """The entry point of ``DSRL-MetaWorld-<task>-flow-v0`` (kwargs: :func:`metaworld_batch_parts`)."""
-    return wrapper_from_parts(metaworld_batch_parts(task, 1, **kwargs))
+    return wrapper_from_parts(metaworld_batch_parts(metaworld_task, 1, **kwargs))
 
 
-def make_dsrl_metaworld_vector(num_envs: int = 1, *, task: str, **kwargs: Any) -> LatentActionVectorEnv:
+def make_dsrl_metaworld_vector(num_envs: int = 1, *, metaworld_task: str, **kwargs: Any) -> LatentActionVectorEnv:
     """The ``vector_entry_point``: ``num_envs`` envs sharing one base policy."""
-    return vector_from_parts(metaworld_batch_parts(task, num_envs, **kwargs))
+    return vector_from_parts(metaworld_batch_parts(metaworld_task, num_envs, **kwargs))

@@ -276,7 +276,8 @@ def pusht_batch_parts(
     check_num_envs(n_envs)
     policy, wrapper_kwargs = _policy_and_wrapper_kwargs(kind, **kwargs)
     envs = [make_inner_pusht(kind, render_mode, task_reward) for _ in range(n_envs)]
-    return parts_from_envs(envs, f"DSRL-PushT-{kind}-v0", policy=policy, **wrapper_kwargs)
+    # the checkpoint's kind is checked against the id on loading, so no sample is encoded here
+    return parts_from_envs(envs, f"DSRL-PushT-{kind}-v0", policy=policy, check_readable=False, **wrapper_kwargs)
 
 
 def make_dsrl_pusht_vector(kind: str, num_envs: int = 1, **kwargs: Any) -> LatentActionVectorEnv:
