@@ -28,8 +28,8 @@ from latent_mdp.builders.pusht_demos import load_bc_arrays
 from latent_mdp.policies.flow_bc import fit_normalization, train_flow_bc
 from latent_mdp.policies.flow_mlp import FlowMLPConfig, FlowMLPPolicy
 from latent_mdp.sb3.evaluation import evaluate_base_policy
-from latent_mdp.tasks.metaworld.env import MAX_EPISODE_STEPS, METAWORLD_TASKS
-from latent_mdp.tasks.metaworld.presets import DEFAULTS, asset_dir, preset_id
+from latent_mdp.tasks.metaworld.env import MAX_EPISODE_STEPS, METAWORLD_TASKS, preset_id
+from latent_mdp.tasks.metaworld.presets import DEFAULTS, asset_dir
 
 __all__ = ["RECIPES", "BaseRecipe", "build", "train_metaworld_flow"]
 

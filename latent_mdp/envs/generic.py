@@ -28,6 +28,7 @@ import gymnasium as gym
 import numpy as np
 
 from latent_mdp.batch import check_num_envs
+from latent_mdp.envs.registry import GENERIC_ID
 from latent_mdp.metrics import EpisodeMetrics
 from latent_mdp.observations import stack_observations
 from latent_mdp.policies.checkpoint_files import checkpoint_type
@@ -124,9 +125,6 @@ def _inner(env_id: str, observation: ObservationAdapter, render_mode: str | None
     return _adapt(gym.make(env_id, **kwargs), observation)
 
 
-GENERIC_LABEL = "DSRL-v0"
-
-
 def check_one_policy(label: str, policy_path: str | Path | None, policy: NoisePolicy | None) -> None:
     """Raise ``ValueError`` unless exactly one of ``policy_path`` and ``policy`` is given."""
     if (policy is None) == (policy_path is None):
@@ -187,9 +185,9 @@ def generic_batch_parts(
             adapter, or an observation the policy cannot read.
     """
     if not isinstance(env_id, str) or not env_id:
-        raise ValueError(f"DSRL-v0 needs env_id=, a registered Gymnasium id; got {env_id!r}")
+        raise ValueError(f"{label or GENERIC_ID} needs env_id=, a registered Gymnasium id; got {env_id!r}")
     check_num_envs(n_envs)
-    check_one_policy(label or GENERIC_LABEL, options.get("policy_path"), options.get("policy"))
+    check_one_policy(label or GENERIC_ID, options.get("policy_path"), options.get("policy"))
     envs = [_inner(env_id, observation, render_mode, env_kwargs) for _ in range(n_envs)]
     return parts_from_envs(envs, env_id if label is None else f"{label} ({env_id})", **options)
 

@@ -14,7 +14,7 @@ import gymnasium as gym
 
 from latent_mdp.metrics import EpisodeMetrics
 from latent_mdp.policy import NoisePolicy
-from latent_mdp.tasks.metaworld.env import MAX_EPISODE_STEPS, METAWORLD_TASKS
+from latent_mdp.tasks.metaworld.env import MAX_EPISODE_STEPS, METAWORLD_TASKS, inner_env_id, preset_id
 
 __all__ = ["ENV_IDS", "GENERIC_ID", "LEROBOT_ID", "batch_parts", "expert_episodes", "make_inner", "register_envs", "task_metrics"]
 
@@ -22,7 +22,7 @@ PUSHT_KINDS = ("flow", "pi0", "pi05", "smolvla", "diffusion")
 PUSHT_IDS: dict[str, str] = {f"DSRL-PushT-{kind}-v0": kind for kind in PUSHT_KINDS}
 """The PushT preset ids, mapped to their base-policy kind."""
 
-METAWORLD_IDS: dict[str, str] = {f"DSRL-MetaWorld-{task}-flow-v0": task for task in METAWORLD_TASKS}
+METAWORLD_IDS: dict[str, str] = {preset_id(task): task for task in METAWORLD_TASKS}
 """The MetaWorld preset ids (:mod:`latent_mdp.tasks.metaworld.presets`), mapped to their task."""
 
 ENV_IDS: dict[str, str] = {**PUSHT_IDS, **dict.fromkeys(METAWORLD_IDS, "flow")}
@@ -57,10 +57,9 @@ def register_envs() -> None:
     for env_id, kind in PUSHT_IDS.items():
         _register_m_w(env_id, "latent_mdp.tasks.pusht.presets", "make_dsrl_pusht", kind=kind)
     for task in METAWORLD_TASKS:
-        inner_id = f"latent_mdp/MetaWorld-{task}-v3"
-        if inner_id not in gym.registry:
+        if inner_env_id(task) not in gym.registry:
             gym.register(
-                id=inner_id,
+                id=inner_env_id(task),
                 entry_point="latent_mdp.tasks.metaworld.env:MetaWorldStateEnv",
                 kwargs={"task": task},
                 max_episode_steps=MAX_EPISODE_STEPS,
@@ -128,10 +127,9 @@ def make_inner(env_id: str, /, render_mode: str | None = None, task_reward: str 
         from latent_mdp.tasks.pusht.presets import make_inner_pusht
 
         return make_inner_pusht(PUSHT_IDS[env_id], render_mode, task_reward or "coverage")  # type: ignore[arg-type]
-    if env_id in METAWORLD_IDS:
-        reward = {} if task_reward is None else {"task_reward": task_reward}
-        return gym.make(f"latent_mdp/MetaWorld-{METAWORLD_IDS[env_id]}-v3", render_mode=render_mode, **reward)
     reward = {} if task_reward is None else {"task_reward": task_reward}
+    if env_id in METAWORLD_IDS:
+        return gym.make(inner_env_id(METAWORLD_IDS[env_id]), render_mode=render_mode, **reward)
     (env,), _, _ = batch_parts(env_id, 1, render_mode=render_mode, **reward, **kwargs)
     return env
 

@@ -34,7 +34,7 @@ from typing import Any, Literal, get_args
 import gymnasium as gym
 import numpy as np
 
-__all__ = ["MAX_EPISODE_STEPS", "METAWORLD_TASKS", "MetaWorldReward", "MetaWorldStateEnv"]
+__all__ = ["MAX_EPISODE_STEPS", "METAWORLD_TASKS", "MetaWorldReward", "MetaWorldStateEnv", "inner_env_id", "preset_id"]
 
 METAWORLD_TASKS = ("push", "pick-place")
 """The tasks with presets and shipped bases, easier first (MetaWorld names, without ``-v3``)."""
@@ -43,6 +43,16 @@ MAX_EPISODE_STEPS = 500
 """MetaWorld's ``max_path_length``: an episode is truncated after this many steps."""
 
 MetaWorldReward = Literal["success", "dense", "absorbing"]
+
+
+def inner_env_id(task: str) -> str:
+    """The Gymnasium id of ``task``'s plain state env, e.g. ``latent_mdp/MetaWorld-push-v3``."""
+    return f"latent_mdp/MetaWorld-{task}-v3"
+
+
+def preset_id(task: str) -> str:
+    """The registered M^w id of ``task``'s preset, e.g. ``DSRL-MetaWorld-push-flow-v0``."""
+    return f"DSRL-MetaWorld-{task}-flow-v0"
 
 
 def _task_name(task: str) -> str:

@@ -25,7 +25,7 @@ import gymnasium as gym
 from latent_mdp.envs.generic import generic_batch_parts, vector_from_parts, wrapper_from_parts
 from latent_mdp.metrics import EpisodeMetrics
 from latent_mdp.policy import NoisePolicy
-from latent_mdp.tasks.metaworld.env import METAWORLD_TASKS, MetaWorldReward
+from latent_mdp.tasks.metaworld.env import METAWORLD_TASKS, MetaWorldReward, inner_env_id, preset_id
 from latent_mdp.vector import LatentActionVectorEnv
 from latent_mdp.wrapper import LatentActionWrapper
 
@@ -38,11 +38,6 @@ METAWORLD_METRICS = EpisodeMetrics(success="is_success")
 
 DEFAULTS: dict[str, Any] = {"noise": "full", "noise_bound": 1.5, "action_horizon": 4, "obs_mode": "env"}
 """The presets' wrapper defaults (any of them can be passed to override)."""
-
-
-def preset_id(task: str) -> str:
-    """The registered id of ``task``'s preset, e.g. ``DSRL-MetaWorld-push-flow-v0``."""
-    return f"DSRL-MetaWorld-{task}-flow-v0"
 
 
 def asset_dir(task: str) -> Path:
@@ -81,7 +76,7 @@ def metaworld_batch_parts(
             )
     return generic_batch_parts(
         n_envs,
-        env_id=f"latent_mdp/MetaWorld-{task}-v3",
+        env_id=inner_env_id(task),
         policy=policy,
         policy_path=policy_path,
         observation="box",
