@@ -72,7 +72,7 @@ def _model_card(task: str, card: dict) -> str:
     demos = f"{data['episodes']} scripted episodes (DART action noise std {recipe['action_noise']}, successes only), {data['frames']} frames"
     return f"""# MetaWorld {task} flow base policy (latent-mdp)
 
-A deliberately imperfect base policy for DSRL on `DSRL-MetaWorld-{task}-flow-v0` ("{card['description']}"),
+A deliberately imperfect base policy for DSRL on `{preset_id(task)}` ("{card['description']}"),
 cloned briefly from MetaWorld's own scripted policy. Regenerate with
 `python -m latent_mdp.builders.metaworld_checkpoints --only {task}`.
 
