@@ -11,6 +11,13 @@ product, and its mean) on the same ``--episodes`` evaluation episodes per seed (
 their means, each seed's paired difference from the base with its 95% interval, and every
 periodic evaluation (env steps, success rate, mean max coverage). ``final_success_mean`` (the
 sampled actor's success, averaged over seeds), ``n_seeds`` and ``env_steps`` sit at the top level.
+
+``--keep-recorded`` takes a seed the results file already holds, trained for the same steps
+under the same config, from that file instead of rerunning it. It is how a seed is added to a
+result on a fresh clone, where ``runs/`` (not committed) no longer holds the earlier seeds::
+
+    python benchmarks/lift.py DSRL-MetaWorld-push-flow-v0 --algo sac --steps 22000 --seeds 0 1 2 \
+        --config benchmarks/configs/metaworld_absorbing_features.yml --tag absfeat --keep-recorded
 """
 
 from __future__ import annotations
@@ -45,6 +52,23 @@ def run_seed(
         env_id, algo, steps, seed=seed, config=config, run_dir=run_dir, resume=resume, videos=False, final_episodes=episodes,
         compared=parts,
     )
+
+
+def recorded_seeds(results_file: Path, steps: int, config: Path | None) -> dict[int, dict]:
+    """The per-seed summaries ``results_file`` holds, by seed, if it was made with ``steps`` and ``config``.
+
+    Returns an empty dict when the file is missing or was made with other steps or another
+    config's content, so that a changed recipe is never mixed with an old one.
+    """
+    if not results_file.exists():
+        return {}
+    recorded = json.loads(results_file.read_text())
+    content = None if config is None else config.read_text()
+    recorded_content = (recorded.get("config") or {}).get("content")
+    if recorded["latent_steps"] != steps or recorded_content != content:
+        print(f"{results_file} was made with other steps or another config; not reusing its seeds")
+        return {}
+    return {entry["seed"]: entry for entry in recorded["per_seed"]}
 
 
 def _summary_keys(summaries: list[dict], part: str) -> list[str]:
@@ -92,6 +116,9 @@ def main() -> None:
     parser.add_argument("--runs", type=Path, default=Path("runs/lift"))
     parser.add_argument("--episodes", type=int, default=200, help="episodes of each seed's final evaluation")
     parser.add_argument(
+        "--keep-recorded", action="store_true", help="take seeds the results file already holds (same steps and config) from it instead of rerunning them"
+    )
+    parser.add_argument(
         "--skip-mean", action="store_true", help="do not evaluate the actor's mean (not the product; saves a third of the final evaluation)"
     )
     args = parser.parse_args()
@@ -103,12 +130,16 @@ def main() -> None:
     torch.set_num_threads(1)
     name = f"{args.env_id}_{args.algo}" + (f"_{args.tag}" if args.tag else "")
     parts = tuple(part for part in PARTS if not (args.skip_mean and part == "trained"))
-    summaries = [
-        run_seed(args.env_id, args.algo, args.steps, seed, args.config, args.runs / f"{name}_s{seed}", args.episodes, parts)
-        for seed in args.seeds
-    ]
-    result = aggregate(args.env_id, args.algo, args.steps, summaries, args.config)
     out = RESULTS / f"lift_{name}.json"
+    recorded = recorded_seeds(out, args.steps, args.config) if args.keep_recorded else {}
+    summaries = []
+    for seed in args.seeds:
+        if seed in recorded:
+            print(f"seed {seed}: recorded in {out}, reusing it")
+            summaries.append(recorded[seed])
+        else:
+            summaries.append(run_seed(args.env_id, args.algo, args.steps, seed, args.config, args.runs / f"{name}_s{seed}", args.episodes, parts))
+    result = aggregate(args.env_id, args.algo, args.steps, summaries, args.config)
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps(result, indent=2) + "\n")
     base, sampled = result["mean"]["base"], result["mean"]["trained_stochastic"]
