@@ -12,7 +12,7 @@ PYTHON312 ?= $(shell ./.ci/find-python312)
 $(VENV)/.installed: pyproject.toml
 	@test -x $(PY) || $(PYTHON312) -m venv $(VENV)
 	$(PY) -m pip install --upgrade --quiet pip
-	$(PY) -m pip install --quiet -e ".[dev]"
+	$(PY) -m pip install --quiet -e ".[dev,serve]"
 	@touch $@
 
 venv: $(VENV)/.installed

@@ -20,6 +20,7 @@ from stable_baselines3.common.vec_env import DummyVecEnv, VecEnv
 
 from latent_mdp.core import LatentCore
 from latent_mdp.sb3.vec_env import LatentActionVecEnv
+from latent_mdp.sb3.worker_vec_env import WorkerVecEnv
 from latent_mdp.wrapper import LatentActionWrapper
 
 __all__ = ["ChunkSpec", "LatentEnv", "latent_env_of"]
@@ -75,14 +76,14 @@ def latent_env_of(env: VecEnv) -> LatentEnv:
     """The latent-action MDP behind ``env``.
 
     Raises:
-        TypeError: ``env`` is neither form (e.g. a ``SubprocVecEnv``, whose policy lives in
-            other processes).
+        TypeError: ``env`` is none of the forms (e.g. a plain ``SubprocVecEnv``, whose policy
+            lives in other processes; a :class:`WorkerVecEnv` holds a client in this one).
     """
     venv = env.unwrapped
-    if isinstance(venv, LatentActionVecEnv):
-        core, inner = venv.batch.core, venv.batch.envs[0]
+    if isinstance(venv, (LatentActionVecEnv, WorkerVecEnv)):
+        core, inner_space = venv.core, venv.inner_action_space
     elif isinstance(venv, DummyVecEnv) and (wrapper := _find_wrapper(venv.envs[0])) is not None:
-        core, inner = wrapper.core, wrapper.env
+        core, inner_space = wrapper.core, wrapper.env.action_space
     else:
         raise TypeError(
             "DSRL-NA runs the frozen base policy itself, so it needs M^w in this process: a "
@@ -93,4 +94,4 @@ def latent_env_of(env: VecEnv) -> LatentEnv:
             f"DSRL-NA's action critic scores one chunk per transition; the env re-plans {core.replans} "
             "chunks per latent action (replans > 1). Use replans=1 with DSRL-NA, or an SB3 algorithm."
         )
-    return LatentEnv(core, ChunkSpec.from_space(core.action_horizon, inner.action_space))
+    return LatentEnv(core, ChunkSpec.from_space(core.action_horizon, inner_space))

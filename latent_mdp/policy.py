@@ -16,23 +16,37 @@ action dim ``A``. Noise row ``i`` of a ``(B*K, H, D)`` batch belongs to context 
 from __future__ import annotations
 
 import abc
+from collections.abc import Sequence
 
 import numpy as np
 import torch
 
-__all__ = ["NoisePolicy", "PolicyContext", "TensorContext", "decode_checked", "encode_checked"]
+__all__ = ["NoisePolicy", "PolicyContext", "TensorContext", "check_noise", "decode_checked", "encode_checked"]
 
 Observation = np.ndarray | dict[str, np.ndarray]
 """A batch of Gymnasium observations: an array ``(B, ...)`` or a dict of such arrays."""
 
 
 class PolicyContext(abc.ABC):
-    """What ``encode`` returns: opaque to callers, except for its batch size ``B``."""
+    """What ``encode`` returns: opaque to callers, except for its batch size ``B``.
+
+    A context that implements :meth:`take` and :meth:`concat` can be split by row and joined
+    with others of its type, which is how a policy server batches the calls of many clients.
+    """
 
     @property
     @abc.abstractmethod
     def batch_size(self) -> int:
         """Number of observations ``B`` this context was encoded from."""
+
+    def take(self, index: torch.Tensor) -> PolicyContext:
+        """A new context of the rows ``index`` ``(N,)`` (int64, any order, repeats allowed)."""
+        raise NotImplementedError(f"{type(self).__name__} cannot be split by row")
+
+    @classmethod
+    def concat(cls, parts: Sequence[PolicyContext]) -> PolicyContext:
+        """One context holding the rows of ``parts`` in order (batch size: the sum of theirs)."""
+        raise NotImplementedError(f"{cls.__name__} cannot be joined with others")
 
 
 class TensorContext(PolicyContext):
@@ -52,6 +66,16 @@ class TensorContext(PolicyContext):
 
     def __getitem__(self, name: str) -> torch.Tensor:
         return self.tensors[name]
+
+    def take(self, index: torch.Tensor) -> TensorContext:
+        return TensorContext(**{name: t.index_select(0, index.to(t.device)) for name, t in self.tensors.items()})
+
+    @classmethod
+    def concat(cls, parts: Sequence[PolicyContext]) -> TensorContext:
+        tensors = [part.tensors for part in parts]  # type: ignore[attr-defined]
+        if any(set(t) != set(tensors[0]) for t in tensors):
+            raise ValueError(f"TensorContext.concat: the parts hold different tensors: {[sorted(t) for t in tensors]}")
+        return TensorContext(**{name: torch.cat([t[name] for t in tensors]) for name in tensors[0]})
 
 
 class NoisePolicy(abc.ABC):
@@ -131,25 +155,39 @@ def encode_checked(policy: NoisePolicy, obs_batch: Observation, batch_size: int)
     return ctx
 
 
+def check_noise(policy: NoisePolicy, noise: torch.Tensor | np.ndarray, batch_size: int) -> None:
+    """Raise ``ValueError`` unless ``noise`` is a finite float32 ``(B*K, H, D)`` batch for ``batch_size`` contexts.
+
+    The local decode (:func:`decode_checked`) and both ends of a policy server check noise with
+    this one function, so that a bad noise fails with the same message everywhere.
+    """
+    expected_noise = (policy.chunk_size, policy.noise_dim)
+    if noise.ndim != 3 or tuple(noise.shape[1:]) != expected_noise or noise.shape[0] % batch_size or not noise.shape[0]:
+        raise ValueError(
+            f"{policy.name}.decode expects noise of shape (B*K, {expected_noise[0]}, "
+            f"{expected_noise[1]}) with B = {batch_size}; got {tuple(noise.shape)}"
+        )
+    if str(noise.dtype).removeprefix("torch.") != "float32":
+        raise ValueError(f"{policy.name}.decode expects float32 noise; got {str(noise.dtype).removeprefix('torch.')}")
+    finite = torch.isfinite(noise).all() if isinstance(noise, torch.Tensor) else np.isfinite(noise).all()
+    if not finite:
+        raise ValueError(f"{policy.name}.decode got non-finite noise (NaN or inf)")
+
+
 def decode_checked(policy: NoisePolicy, ctx: PolicyContext, noise: torch.Tensor) -> torch.Tensor:
     """``policy.decode`` under no-grad, checking the shapes the contract promises.
 
     Args:
-        noise: ``(B*K, H, D)``.
+        noise: ``(B*K, H, D)`` float32.
 
     Returns:
         ``(B*K, H, A)`` float32 actions.
 
     Raises:
-        ValueError: the noise does not fit the policy, or the policy returned a wrong shape or
-            non-finite actions; the message names the policy.
+        ValueError: the noise does not fit the policy (:func:`check_noise`), or the policy
+            returned a wrong shape or non-finite actions; the message names the policy.
     """
-    expected_noise = (policy.chunk_size, policy.noise_dim)
-    if noise.ndim != 3 or tuple(noise.shape[1:]) != expected_noise or noise.shape[0] % ctx.batch_size:
-        raise ValueError(
-            f"{policy.name}.decode expects noise of shape (B*K, {expected_noise[0]}, "
-            f"{expected_noise[1]}) with B = {ctx.batch_size}; got {tuple(noise.shape)}"
-        )
+    check_noise(policy, noise, ctx.batch_size)
     with torch.no_grad():
         actions = policy.decode(ctx, noise)
     expected = (noise.shape[0], policy.chunk_size, policy.action_dim)

@@ -47,6 +47,7 @@ __all__ = [
     "make_dsrl_vector",
     "parts_from_envs",
     "vector_from_parts",
+    "with_policy_server",
     "wrapper_from_parts",
 ]
 
@@ -56,12 +57,16 @@ GOAL_KEYS = ("observation", "achieved_goal", "desired_goal")
 """The order in which ``"goal_dict"`` concatenates a goal-conditioned observation (then any other keys, sorted)."""
 
 
-def load_policy(policy_path: str | Path, task: str | None = None) -> NoisePolicy:
+def load_policy(policy_path: str | Path, task: str | None = None, device: str = "cpu") -> NoisePolicy:
     """The base policy in a checkpoint directory: a ``flow_mlp`` one, or any LeRobot type this package adapts.
+
+    Args:
+        device: where a LeRobot policy runs (``"cpu"``, ``"cuda"``, ...); the flow MLP runs on CPU.
 
     Raises:
         FileNotFoundError: ``policy_path`` is not a directory.
-        ValueError: its ``config.json`` is unreadable or names no policy type.
+        ValueError: its ``config.json`` is unreadable or names no policy type, or a flow MLP is
+            asked to run elsewhere than on the CPU.
     """
     path = Path(policy_path).expanduser()
     if not path.is_dir():
@@ -69,10 +74,12 @@ def load_policy(policy_path: str | Path, task: str | None = None) -> NoisePolicy
     if checkpoint_type(path) == "flow_mlp":
         from latent_mdp.policies.flow_mlp import FlowMLPPolicy
 
+        if device != "cpu":
+            raise ValueError(f"{path} is a flow MLP, which runs on the CPU only; got device {device!r}")
         return FlowMLPPolicy.from_pretrained(path)
     from latent_mdp.policies.lerobot import LeRobotNoisePolicy
 
-    return LeRobotNoisePolicy.from_pretrained(path, task=task)
+    return LeRobotNoisePolicy.from_pretrained(path, task=task, device=device)
 
 
 class GoalDictFlatten(gym.ObservationWrapper):
@@ -123,6 +130,22 @@ def _check_readable(policy: NoisePolicy, env: gym.Env, env_id: str) -> None:
 def _inner(env_id: str, observation: ObservationAdapter, render_mode: str | None, env_kwargs: dict[str, Any] | None) -> gym.Env:
     kwargs = dict(env_kwargs or {}) | ({} if render_mode is None else {"render_mode": render_mode})
     return _adapt(gym.make(env_id, **kwargs), observation)
+
+
+def with_policy_server(label: str, options: dict[str, Any]) -> dict[str, Any]:
+    """``options`` with ``policy_server=ADDRESS`` replaced by ``policy=`` that server's :class:`~latent_mdp.serve.RemoteNoisePolicy`.
+
+    Raises:
+        ValueError: ``policy_server`` comes with ``policy`` or ``policy_path``.
+    """
+    address = options.pop("policy_server", None)
+    if address is None:
+        return options
+    if options.get("policy") is not None or options.get("policy_path") is not None:
+        raise ValueError(f"{label} takes one of policy_server=, policy_path= and policy=; got policy_server= with another")
+    from latent_mdp.serve.client import RemoteNoisePolicy
+
+    return {**options, "policy": RemoteNoisePolicy(str(address))}
 
 
 def check_one_policy(label: str, policy_path: str | Path | None, policy: NoisePolicy | None) -> None:
@@ -187,6 +210,7 @@ def generic_batch_parts(
     if not isinstance(env_id, str) or not env_id:
         raise ValueError(f"{label or GENERIC_ID} needs env_id=, a registered Gymnasium id; got {env_id!r}")
     check_num_envs(n_envs)
+    options = with_policy_server(label or GENERIC_ID, options)
     check_one_policy(label or GENERIC_ID, options.get("policy_path"), options.get("policy"))
     envs = [_inner(env_id, observation, render_mode, env_kwargs) for _ in range(n_envs)]
     return parts_from_envs(envs, env_id if label is None else f"{label} ({env_id})", **options)

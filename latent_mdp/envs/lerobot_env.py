@@ -27,7 +27,7 @@ from typing import Any
 import gymnasium as gym
 
 from latent_mdp.batch import check_num_envs
-from latent_mdp.envs.generic import check_one_policy, parts_from_envs, vector_from_parts, wrapper_from_parts
+from latent_mdp.envs.generic import check_one_policy, parts_from_envs, vector_from_parts, with_policy_server, wrapper_from_parts
 from latent_mdp.policy import NoisePolicy
 from latent_mdp.vector import LatentActionVectorEnv
 from latent_mdp.wrapper import LatentActionWrapper
@@ -63,6 +63,7 @@ def lerobot_batch_parts(
     env_kwargs: dict[str, Any] | None = None,
     policy_path: str | Path | None = None,
     policy: NoisePolicy | None = None,
+    policy_server: str | None = None,
     instruction: str | None = None,
     render_mode: str | None = None,
     **options: Any,
@@ -76,10 +77,13 @@ def lerobot_batch_parts(
         instruction: the language instruction a VLA reads (default: the env's ``task_description``);
             only with ``policy_path=`` (a loaded ``policy`` already holds its instruction).
         render_mode: the ``EnvConfig``'s ``render_mode`` (LeRobot's envs render ``"rgb_array"``).
+        policy_server: a policy server's address, instead of ``policy_path=`` or ``policy=``.
         **options: the wrapper's options (``noise``, ``action_horizon``, ``obs_mode``, ...).
     """
     if not isinstance(env, str) or not env:
         raise ValueError(f"DSRL-LeRobot-v0 needs env=, a LeRobot env type such as 'pusht' or 'metaworld'; got {env!r}")
+    if policy_server is not None:
+        policy = with_policy_server("DSRL-LeRobot-v0", {"policy_server": policy_server, "policy": policy, "policy_path": policy_path})["policy"]
     check_one_policy("DSRL-LeRobot-v0", policy_path, policy)
     if instruction is not None and policy is not None:
         raise ValueError("instruction= sets the instruction of a policy loaded from policy_path=; a loaded policy= keeps its own")

@@ -27,6 +27,8 @@ from latent_mdp.sb3.evaluation import base_actor, evaluate, model_actor, paired_
 from latent_mdp.sb3.hyperparams import TrainConfig, algorithm_class, load_hyperparams
 from latent_mdp.sb3.vec_env import LatentActionVecEnv
 from latent_mdp.sb3.warmup import warmup_replay_buffer
+from latent_mdp.sb3.worker_vec_env import WorkerVecEnv
+from latent_mdp.serve.errors import PolicyServerError
 from latent_mdp.video import record_episode
 
 __all__ = ["compare_with_base", "train"]
@@ -101,7 +103,7 @@ def format_comparison(comparison: dict[str, Any]) -> str:
 
 def _build_model(cfg: TrainConfig, env: LatentActionVecEnv, seed: int, run_dir: Path) -> BaseAlgorithm:
     cls = algorithm_class(cfg.algo)
-    kwargs = cfg.constructor_kwargs(env.batch.core.env_steps_per_action)
+    kwargs = cfg.constructor_kwargs(env.core.env_steps_per_action)
     policy = kwargs.pop("policy", "MlpPolicy")
     dict_obs = isinstance(env.observation_space, gym.spaces.Dict)
     if policy == "MlpPolicy" and dict_obs:
@@ -130,7 +132,7 @@ def _add_demos(model: BaseAlgorithm, env_id: str, cfg: TrainConfig, env: LatentA
     assert cfg.demos is not None
     n = int(cfg.demos["episodes"])
     episodes = expert_episodes(env_id, n, cfg.env_kwargs.get("task_reward", "coverage"), seed=DEMO_SEED + 1000 * seed)
-    core = env.batch.core
+    core = env.core
     parts = [invert_episode(core, e.observations, e.actions, e.rewards, terminated=e.terminated) for e in episodes]
     transitions = LatentTransitions.concatenate(parts)
     model.replay_buffer.add_demos(transitions)  # type: ignore[union-attr]
@@ -138,6 +140,13 @@ def _add_demos(model: BaseAlgorithm, env_id: str, cfg: TrainConfig, env: LatentA
         f"demos: {n} expert episodes ({sum(e.terminated for e in episodes)} successful) -> {len(transitions)} "
         f"latent transitions; inverted noise decodes within {transitions.decode_error.mean():.1f} env units (mean)"
     )
+
+
+def _training_env(env_id: str, cfg: TrainConfig, policy_server: str | None) -> LatentActionVecEnv | WorkerVecEnv:
+    """The training envs: one process over a local policy, or worker processes over a policy server."""
+    if policy_server is None:
+        return make_sb3_vec_env(env_id, cfg.n_envs, **cfg.env_kwargs)
+    return WorkerVecEnv(env_id, cfg.n_envs, policy_server, **cfg.env_kwargs)
 
 
 def train(
@@ -154,6 +163,7 @@ def train(
     final_episodes: int = 100,
     compared: Sequence[str] = tuple(COMPARED),
     progress: bool = True,
+    policy_server: str | None = None,
 ) -> dict[str, Any]:
     """Train ``algo`` on ``env_id`` for ``steps`` latent steps (all envs together); return the summary.
 
@@ -166,6 +176,10 @@ def train(
         resume: continue from ``run_dir``'s checkpoint (error if there is none).
         final_episodes: episodes of the final base-versus-trained comparison.
         compared: what that comparison evaluates (keys of :data:`COMPARED`, ``"base"`` included).
+        policy_server: a policy server's address (``latent-mdp serve``): the ``n_envs`` envs run
+            in worker processes (:class:`~latent_mdp.sb3.worker_vec_env.WorkerVecEnv`) whose policy
+            calls the server batches. If the server fails, a checkpoint is saved and
+            :class:`~latent_mdp.serve.errors.PolicyServerError` raised; ``resume`` continues.
     """
     cfg = load_hyperparams(env_id, algo, config)
     if n_envs is not None:
@@ -179,7 +193,7 @@ def train(
     run_dir.mkdir(parents=True, exist_ok=True)
     (run_dir / "config.json").write_text(json.dumps({"env_id": env_id, "seed": seed, "steps": steps, **asdict(cfg)}, indent=2, default=str))
 
-    env = make_sb3_vec_env(env_id, cfg.n_envs, **cfg.env_kwargs)
+    env = _training_env(env_id, cfg, policy_server)
     env.seed(seed)
     eval_env = make_sb3_vec_env(env_id, min(10, cfg.eval_episodes), **with_policy(cfg.env_kwargs, env.base_policy))
     start, seconds_before = time.perf_counter(), 0.0
@@ -211,7 +225,7 @@ def train(
         try:
             record_episode(
                 video_env(env_id, cfg.env_kwargs, env.base_policy),
-                env.batch.core,
+                env.core,
                 model_actor(model),
                 run_dir / "videos" / f"eval_{row['env_steps']:08d}.mp4",
                 seed=EVAL_SEED,
@@ -233,6 +247,11 @@ def train(
             checkpointer.save()
             tqdm.write(f"interrupted: saved a checkpoint at {model.num_timesteps} latent steps; continue with --resume")
             raise
+        except PolicyServerError as error:
+            checkpointer.save()  # the failed step stored nothing, so the buffer holds whole transitions only
+            env.close()
+            eval_env.close()
+            raise type(error)(f"{error}\nsaved a checkpoint at {model.num_timesteps} latent steps; continue with --resume once the server is back") from error
     checkpointer.save()
     model.save(run_dir / "final_model.zip")
     seconds = checkpointer.train_seconds
@@ -296,7 +315,7 @@ def evaluate_saved(env_id: str, model_path: str | Path, episodes: int, *, algo: 
     print(format_comparison(comparison))
     if video is not None:
         inner = video_env(env_id, env_kwargs, env.base_policy)
-        stats = record_episode(inner, env.batch.core, model_actor(model), video, seed=EVAL_SEED, metrics=env.task_metrics)
+        stats = record_episode(inner, env.core, model_actor(model), video, seed=EVAL_SEED, metrics=env.task_metrics)
         print(f"video: {video} ({int(stats['frames'])} frames, success {bool(stats['success'])})")
     env.close()
     return comparison

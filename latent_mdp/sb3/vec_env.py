@@ -15,6 +15,7 @@ from stable_baselines3.common.vec_env.util import obs_space_info
 
 from latent_mdp.batch import EnvSource, LatentBatch
 from latent_mdp.config import LatentMDPConfig
+from latent_mdp.core import LatentCore
 from latent_mdp.metrics import EpisodeMetrics
 from latent_mdp.noise_space import NoiseSpace
 from latent_mdp.policy import NoisePolicy
@@ -66,8 +67,18 @@ class LatentActionVecEnv(VecEnv):
         self.render_mode = self.batch.envs[0].render_mode
 
     @property
+    def core(self) -> LatentCore:
+        """M^w's policy calls for all ``N`` envs."""
+        return self.batch.core
+
+    @property
     def noise_space(self) -> NoiseSpace:
         return self.batch.core.noise_space
+
+    @property
+    def inner_action_space(self) -> gym.Space:
+        """The inner env's action space (one env step's action)."""
+        return self.batch.envs[0].action_space
 
     @property
     def base_policy(self) -> NoisePolicy:

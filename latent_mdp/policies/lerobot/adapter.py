@@ -18,6 +18,7 @@ from __future__ import annotations
 import dataclasses
 import os
 import warnings
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -53,6 +54,16 @@ class LeRobotContext(PolicyContext):
     @property
     def batch_size(self) -> int:
         return self.encoded.batch_size
+
+    def take(self, index: torch.Tensor) -> LeRobotContext:
+        reference = None if self.reference_state is None else self.reference_state.index_select(0, index.to(self.reference_state.device))
+        return LeRobotContext(self.encoded.take(index), reference)
+
+    @classmethod
+    def concat(cls, parts: Sequence[PolicyContext]) -> LeRobotContext:
+        references = [part.reference_state for part in parts]  # type: ignore[attr-defined]
+        encoded = type(parts[0].encoded).concat([part.encoded for part in parts])  # type: ignore[attr-defined]
+        return LeRobotContext(encoded, None if references[0] is None else torch.cat(references))
 
 
 def _swap_flag(swap_ddpm_for_ddim: bool, strict: bool | None) -> bool:

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import dataclasses
 import logging
+from collections.abc import Sequence
 from typing import Any
 
 import torch
@@ -40,6 +41,13 @@ class DiffusionContext(PolicyContext):
     @property
     def batch_size(self) -> int:
         return int(self.global_cond.shape[0])
+
+    def take(self, index: torch.Tensor) -> DiffusionContext:
+        return DiffusionContext(self.global_cond.index_select(0, index.to(self.global_cond.device)))
+
+    @classmethod
+    def concat(cls, parts: Sequence[PolicyContext]) -> DiffusionContext:
+        return DiffusionContext(torch.cat([part.global_cond for part in parts]))  # type: ignore[attr-defined]
 
 
 def make_deterministic(policy: Any, *, swap: bool) -> None:

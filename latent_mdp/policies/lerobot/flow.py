@@ -15,13 +15,14 @@ from __future__ import annotations
 
 import abc
 import dataclasses
+from collections.abc import Sequence
 from typing import Any
 
 import torch
 
 from latent_mdp.policy import PolicyContext
 
-__all__ = ["FlowBackend", "PiBackend", "PrefixContext", "SmolVLABackend", "repeat_cache"]
+__all__ = ["FlowBackend", "PiBackend", "PrefixContext", "SmolVLABackend", "repeat_cache", "take_cache"]
 
 LANGUAGE_TOKENS = "observation.language.tokens"
 LANGUAGE_MASK = "observation.language.attention_mask"
@@ -48,20 +49,52 @@ class PrefixContext(PolicyContext):
     def batch_size(self) -> int:
         return int(self.prefix_pad_masks.shape[0])
 
+    def take(self, index: torch.Tensor) -> PrefixContext:
+        index = index.to(self.prefix_pad_masks.device)
+        return PrefixContext(
+            take_cache(self.past_key_values, index),
+            self.prefix_pad_masks.index_select(0, index),
+            None if self.state is None else self.state.index_select(0, index),
+            self.features.index_select(0, index),
+        )
 
-def repeat_cache(cache: Any, k: int) -> Any:
-    """A new ``DynamicCache`` with every row repeated ``k`` times (``repeat_interleave``).
+    @classmethod
+    def concat(cls, parts: Sequence[PolicyContext]) -> PrefixContext:
+        prefixes: list[PrefixContext] = list(parts)  # type: ignore[arg-type]
+        lengths = {p.prefix_pad_masks.shape[1] for p in prefixes}
+        if len(lengths) != 1:
+            raise ValueError(f"PrefixContext.concat: prefixes of different lengths {sorted(lengths)} cannot share one batch")
+        from transformers import DynamicCache
+
+        layers = zip(*(tuple(p.past_key_values) for p in prefixes))
+        cache = DynamicCache(
+            tuple((torch.cat([k for k, _, _ in layer]), torch.cat([v for _, v, _ in layer]), layer[0][2]) for layer in layers)
+        )
+        states = [p.state for p in prefixes]
+        return PrefixContext(
+            cache,
+            torch.cat([p.prefix_pad_masks for p in prefixes]),
+            None if states[0] is None else torch.cat(states),  # type: ignore[arg-type]
+            torch.cat([p.features for p in prefixes]),
+        )
+
+
+def take_cache(cache: Any, index: torch.Tensor) -> Any:
+    """A new ``DynamicCache`` of the rows ``index`` ``(N,)`` of ``cache``'s keys and values ``(B, h, L, d)``.
 
     Always a copy, so denoising may write into it without touching the encoded prefix.
     """
     from transformers import DynamicCache
 
     return DynamicCache(
-        tuple(
-            (keys.repeat_interleave(k, dim=0), values.repeat_interleave(k, dim=0), window)
-            for keys, values, window in cache
-        )
+        tuple((keys.index_select(0, index.to(keys.device)), values.index_select(0, index.to(values.device)), window) for keys, values, window in cache)
     )
+
+
+def repeat_cache(cache: Any, k: int) -> Any:
+    """A new ``DynamicCache`` with every row repeated ``k`` times (``repeat_interleave``); see :func:`take_cache`."""
+    first_keys = next(iter(cache))[0]
+    return take_cache(cache, torch.arange(first_keys.shape[0], device=first_keys.device).repeat_interleave(k))
 
 
 def masked_mean(hidden: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:

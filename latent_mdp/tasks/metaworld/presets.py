@@ -67,7 +67,7 @@ def metaworld_batch_parts(
         raise ValueError(f"no MetaWorld preset for task {task!r}; expected one of {METAWORLD_TASKS}")
     if "task" in options:
         raise ValueError(f"{preset_id(task)} runs MetaWorld's {task!r}; it takes no task= (use that task's id, or DSRL-v0)")
-    if policy is None and policy_path is None:
+    if policy is None and policy_path is None and options.get("policy_server") is None:
         policy_path = asset_dir(task)
         if not policy_path.is_dir():
             raise FileNotFoundError(

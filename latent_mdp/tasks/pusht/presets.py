@@ -15,7 +15,7 @@ import gymnasium as gym
 import numpy as np
 
 from latent_mdp.batch import check_num_envs
-from latent_mdp.envs.generic import parts_from_envs, vector_from_parts, wrapper_from_parts
+from latent_mdp.envs.generic import parts_from_envs, vector_from_parts, with_policy_server, wrapper_from_parts
 from latent_mdp.metrics import EpisodeMetrics
 from latent_mdp.noise_space import NoiseMode, NoiseSpace
 from latent_mdp.observations import ObsMode
@@ -252,6 +252,7 @@ def make_dsrl_pusht(
             successful step); see :data:`TaskReward` for why RL wants the latter.
         policy_path: a local checkpoint directory (or Hub id) instead of the shipped one.
         policy: an already loaded base policy (instead of loading one).
+        policy_server: a policy server's address (``latent-mdp serve``), instead of loading one.
         noise: a :class:`NoiseSpace` or mode; default per kind (``repeat`` for the VLAs).
         noise_bound: ``b_w`` (default 1.5).
         action_horizon: env steps per noise; default: the checkpoint's ``n_action_steps`` for
@@ -274,7 +275,7 @@ def pusht_batch_parts(
     every form of the id is built from them.
     """
     check_num_envs(n_envs)
-    policy, wrapper_kwargs = _policy_and_wrapper_kwargs(kind, **kwargs)
+    policy, wrapper_kwargs = _policy_and_wrapper_kwargs(kind, **with_policy_server(f"DSRL-PushT-{kind}-v0", kwargs))
     envs = [make_inner_pusht(kind, render_mode, task_reward) for _ in range(n_envs)]
     # the checkpoint's kind is checked against the id on loading, so no sample is encoded here
     return parts_from_envs(envs, f"DSRL-PushT-{kind}-v0", policy=policy, check_readable=False, **wrapper_kwargs)
