@@ -20,9 +20,9 @@ import latent_mdp  # noqa: F401  (registers the ids)
 from latent_mdp.envs.generic import load_policy
 from latent_mdp.policy import decode_checked
 from latent_mdp.serve import ContextExpiredError, PolicyServerTimeout, PolicyServerUnavailable, RemoteNoisePolicy
+from latent_mdp.serve.process import ServerProcess
 from latent_mdp.tasks.pusht.presets import ASSETS
 from tests.lerobot_fixtures import TASK, make_obs
-from tests.serve_process import ServerProcess
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(1500)]
 

@@ -199,6 +199,9 @@ def serve_policy(config: ServerConfig, *, host: str = "127.0.0.1", port: int = 8
 
     # a busy machine starts Serve's HTTP proxy slower than Ray's 5 s readiness check allows
     os.environ.setdefault("RAY_SERVE_PROXY_READY_CHECK_TIMEOUT_S", "60")
+    # Ray starts its workers at nice 15; every env worker waits on this server, so it must not
+    # yield the CPU to them when they share a machine
+    os.environ.setdefault("RAY_worker_niceness", "0")
     if not ray.is_initialized():
         ray.init(include_dashboard=False, log_to_driver=False, configure_logging=False)
     serve.start(http_options=HTTPOptions(host=host, port=port), logging_config=LoggingConfig(enable_access_log=False, log_level="WARNING"))

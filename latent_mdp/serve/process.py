@@ -1,4 +1,10 @@
-"""A ``latent-mdp serve`` process on loopback for the tests: started, waited for, killed, restarted.
+"""A ``latent-mdp serve`` process on loopback: started, waited for, killed, restarted.
+
+The tests and ``benchmarks/serve_scaling.py`` run their servers this way:
+
+    >>> server = ServerProcess("latent_mdp/assets/pusht_flow", Path("serve.log")).start()  # doctest: +SKIP
+    >>> policy = RemoteNoisePolicy(server.address)                                           # doctest: +SKIP
+    >>> server.kill()                                                                        # doctest: +SKIP
 
 The server runs in its own session, so killing its process group takes Ray's processes with it,
 as a crashed server machine would. Every wait is bounded.
@@ -24,13 +30,14 @@ START_TIMEOUT_S = 420.0
 
 
 def free_port() -> int:
+    """A TCP port on 127.0.0.1 that is free now."""
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return int(s.getsockname()[1])
 
 
 class ServerProcess:
-    """``latent-mdp serve POLICY_PATH --port PORT ...`` in a subprocess."""
+    """``latent-mdp serve POLICY_PATH --port PORT ARGS...`` in a subprocess on 127.0.0.1, its output appended to ``log``."""
 
     def __init__(self, policy_path: Path | str, log: Path, *args: str) -> None:
         self.policy_path, self.log, self.args = str(policy_path), log, args
