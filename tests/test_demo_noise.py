@@ -9,6 +9,7 @@ from latent_mdp import LatentActionVecEnv, LatentActionWrapper
 from latent_mdp.demo_noise import LatentTransitions, invert_episode
 from latent_mdp.envs.registry import expert_episodes
 from latent_mdp.sb3.demo_buffer import DemoReplayBuffer
+from latent_mdp.sb3.envs import make_sb3_vec_env
 from latent_mdp.tasks.pusht.expert import PushTExpert, record_expert_episode
 from latent_mdp.tasks.pusht.presets import load_base_policy, make_inner_pusht
 from tests.toy import AnalyticPolicy, LineEnv
@@ -91,9 +92,27 @@ def test_demos_fill_their_share_of_every_batch_and_survive_online_data() -> None
         DemoReplayBuffer(10, env.observation_space, env.action_space, demo_fraction=1.0)
 
 
-def test_expert_episodes_exist_for_the_flow_id_only() -> None:
+def test_expert_episodes_exist_for_the_state_flow_ids_only() -> None:
     (episode,) = expert_episodes("DSRL-PushT-flow-v0", 1, "success", seed=3)
     assert len(episode.observations) == len(episode.actions) + 1 == len(episode.rewards) + 1
     assert episode.rewards.sum() == float(episode.terminated)  # the success reward: 1 at success
     with pytest.raises(ValueError, match="flow"):
         expert_episodes("DSRL-PushT-pi0-v0", 1)
+
+
+def test_metaworld_expert_episodes_invert_into_the_features_env() -> None:
+    """MetaWorld's scripted policy, as demos: the absorbing reward kept, and chunks the shipped base decodes closely."""
+    env_id = "DSRL-MetaWorld-push-flow-v0"
+    episodes = expert_episodes(env_id, 2, "absorbing", seed=0)
+    for episode in episodes:
+        steps = len(episode.actions)
+        assert len(episode.observations) == steps + 1 and episode.actions.shape == (steps, 4) and episode.terminated
+        assert 500 - steps < episode.rewards[-1] <= 501 - steps  # success pays 1 for every step left
+    env = make_sb3_vec_env(env_id, 1, task_reward="absorbing", obs_mode="policy")
+    parts = [invert_episode(env.core, e.observations, e.actions, e.rewards, terminated=True) for e in episodes]
+    transitions = LatentTransitions.concatenate(parts)
+    assert len(transitions) == sum(-(-len(e.actions) // env.core.action_horizon) for e in episodes)
+    assert transitions.observations.shape == (len(transitions), env.core.policy.feature_dim)
+    assert transitions.terminated.sum() == 2 and transitions.decode_error.max() < 0.25  # MetaWorld actions lie in [-1, 1]
+    np.testing.assert_allclose(transitions.rewards.sum(), sum(e.rewards.sum() for e in episodes), rtol=1e-5)
+    env.close()

@@ -14,6 +14,7 @@ import gymnasium as gym
 
 from latent_mdp.metrics import EpisodeMetrics
 from latent_mdp.policy import NoisePolicy
+from latent_mdp.tasks.episode import ExpertEpisode
 from latent_mdp.tasks.metaworld.env import MAX_EPISODE_STEPS, METAWORLD_TASKS, inner_env_id, preset_id
 
 __all__ = ["ENV_IDS", "GENERIC_ID", "LEROBOT_ID", "batch_parts", "expert_episodes", "make_inner", "register_envs", "task_metrics"]
@@ -134,20 +135,31 @@ def make_inner(env_id: str, /, render_mode: str | None = None, task_reward: str 
     return env
 
 
-def expert_episodes(env_id: str, n: int, task_reward: str = "coverage", seed: int = 0) -> list:
-    """``n`` scripted-expert episodes on the inner env of ``env_id`` (its rewards under ``task_reward``).
+def expert_episodes(env_id: str, n: int, task_reward: str | None = None, seed: int = 0) -> list[ExpertEpisode]:
+    """``n`` clean scripted-expert episodes on the inner env of ``env_id`` (its rewards under ``task_reward``).
 
-    Returns :class:`latent_mdp.tasks.pusht.expert.ExpertEpisode` records. The expert reads PushT's
-    ``state`` observation, the one the flow base policy reads, so only that id has demonstrations.
+    The experts read the state observation their ids' flow bases read: PushT's scripted pusher
+    (``DSRL-PushT-flow-v0``) and MetaWorld's own scripted policies (the MetaWorld ids).
+
+    Raises:
+        ValueError: ``env_id`` has no scripted expert that reads its base policy's observation.
     """
+    if env_id in METAWORLD_IDS:
+        from latent_mdp.tasks.metaworld.expert import roll_out_expert, scripted_policy
+
+        env, metaworld_expert = make_inner(env_id, None, task_reward), scripted_policy(METAWORLD_IDS[env_id])
+        try:
+            return [roll_out_expert(env, metaworld_expert, seed + i).as_episode() for i in range(n)]
+        finally:
+            env.close()
     if env_id != "DSRL-PushT-flow-v0":
         raise ValueError(
-            f"scripted demonstrations exist for DSRL-PushT-flow-v0 only (the expert reads the state "
-            f"observation its base policy reads); {env_id} reads another observation"
+            f"scripted demonstrations exist for DSRL-PushT-flow-v0 and the MetaWorld ids only (an expert reads the "
+            f"state observation its base policy reads); {env_id} reads another observation"
         )
     from latent_mdp.tasks.pusht.expert import PushTExpert, record_expert_episode
 
-    env, expert = make_inner(env_id, None, task_reward), PushTExpert()
+    env, expert = make_inner(env_id, None, task_reward or "coverage"), PushTExpert()
     try:
         return [record_expert_episode(env, expert, seed + i) for i in range(n)]
     finally:

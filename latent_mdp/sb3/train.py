@@ -131,7 +131,7 @@ def _add_demos(model: BaseAlgorithm, env_id: str, cfg: TrainConfig, env: LatentA
 
     assert cfg.demos is not None
     n = int(cfg.demos["episodes"])
-    episodes = expert_episodes(env_id, n, cfg.env_kwargs.get("task_reward", "coverage"), seed=DEMO_SEED + 1000 * seed)
+    episodes = expert_episodes(env_id, n, cfg.env_kwargs.get("task_reward"), seed=DEMO_SEED + 1000 * seed)
     core = env.core
     parts = [invert_episode(core, e.observations, e.actions, e.rewards, terminated=e.terminated) for e in episodes]
     transitions = LatentTransitions.concatenate(parts)

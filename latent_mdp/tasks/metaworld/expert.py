@@ -17,6 +17,8 @@ from typing import Callable
 import gymnasium as gym
 import numpy as np
 
+from latent_mdp.tasks.episode import ExpertEpisode
+
 __all__ = ["ExpertRollout", "roll_out_expert", "scripted_policy"]
 
 
@@ -44,12 +46,22 @@ class ExpertRollout:
         actions: (T, 4) float32, the expert's own (clean) action at each step.
         rewards: (T,) float32, the env's reward after each step.
         success: whether the episode ended in success.
+        final_observation: (39,) float32, the observation after the last step.
+        executed: (T, 4) float32, the action the env executed (the expert's plus any DART noise).
+        terminated: whether the episode ended by termination rather than the time limit.
     """
 
     observations: np.ndarray
     actions: np.ndarray
     rewards: np.ndarray
     success: bool
+    final_observation: np.ndarray
+    executed: np.ndarray
+    terminated: bool
+
+    def as_episode(self) -> ExpertEpisode:
+        """The episode as the demo inversion takes it: ``T + 1`` observations and the executed actions."""
+        return ExpertEpisode([*self.observations, self.final_observation], self.executed, self.rewards, self.terminated)
 
 
 def roll_out_expert(env: gym.Env, expert: Callable[[np.ndarray], np.ndarray], seed: int, action_noise: float = 0.0) -> ExpertRollout:
@@ -61,12 +73,13 @@ def roll_out_expert(env: gym.Env, expert: Callable[[np.ndarray], np.ndarray], se
     """
     rng = np.random.default_rng(seed)
     obs, _ = env.reset(seed=seed)
-    observations, actions, rewards = [], [], []
+    observations, actions, executed_actions, rewards = [], [], [], []
     while True:
         action = expert(obs)
         executed = np.clip(action + action_noise * rng.standard_normal(action.shape), -1.0, 1.0) if action_noise else action
         observations.append(obs)
         actions.append(action)
+        executed_actions.append(executed)
         obs, reward, terminated, truncated, info = env.step(executed.astype(np.float32))
         rewards.append(reward)
         if terminated or truncated:
@@ -75,4 +88,7 @@ def roll_out_expert(env: gym.Env, expert: Callable[[np.ndarray], np.ndarray], se
                 np.asarray(actions, dtype=np.float32),
                 np.asarray(rewards, dtype=np.float32),
                 bool(info["is_success"]),
+                np.asarray(obs, dtype=np.float32),
+                np.asarray(executed_actions, dtype=np.float32),
+                bool(terminated),
             )

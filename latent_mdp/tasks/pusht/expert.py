@@ -32,6 +32,8 @@ import numpy as np
 import shapely
 from shapely.geometry import LineString, Point, Polygon
 
+from latent_mdp.tasks.episode import ExpertEpisode
+
 __all__ = [
     "AGENT_RADIUS",
     "BLOCK_COG",
@@ -39,7 +41,6 @@ __all__ = [
     "GOAL_POSE",
     "T_OUTLINE",
     "ExpertConfig",
-    "ExpertEpisode",
     "PushTExpert",
     "EpisodeResult",
     "run_episode",
@@ -300,16 +301,6 @@ def run_episode(env: gym.Env, expert: PushTExpert, seed: int) -> EpisodeResult:
         if terminated or truncated:
             break
     return EpisodeResult(success, max_coverage, steps, time.perf_counter() - start)
-
-
-@dataclass
-class ExpertEpisode:
-    """One recorded expert episode: ``T + 1`` observations, ``(T, A)`` actions, ``(T,)`` rewards."""
-
-    observations: list[np.ndarray]
-    actions: np.ndarray
-    rewards: np.ndarray
-    terminated: bool
 
 
 def record_expert_episode(env: gym.Env, expert: PushTExpert, seed: int) -> ExpertEpisode:
