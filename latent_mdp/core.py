@@ -19,7 +19,7 @@ from latent_mdp.noise_space import NoiseMode, NoiseSpace
 from latent_mdp.observations import ObservationBuilder, batch_size_of, check_finite_observation, stack_observations
 from latent_mdp.policy import NoisePolicy, Observation, PolicyContext, decode_checked, encode_checked
 
-__all__ = ["LatentCore"]
+__all__ = ["CoreViews", "LatentCore"]
 
 
 def _make_noise_space(policy: NoisePolicy, noise: NoiseSpace | NoiseMode, noise_bound: float) -> NoiseSpace:
@@ -226,3 +226,32 @@ class LatentCore:
             "env_observation": env_observation,
             "next_env_observation": result.observation,
         }
+
+
+class CoreViews:
+    """What every form of M^w tells of its settings, read from its :class:`LatentCore` ``core``.
+
+    The wrapper, both vector forms and the SB3 worker env mix it in, so these names mean one
+    thing on each of them.
+    """
+
+    core: LatentCore
+
+    @property
+    def base_policy(self) -> NoisePolicy:
+        """The frozen base policy whose noise M^w steers."""
+        return self.core.policy
+
+    @property
+    def noise_space(self) -> NoiseSpace:
+        """How a latent action of one env maps to the base policy's noise."""
+        return self.core.noise_space
+
+    @property
+    def action_horizon(self) -> int:
+        """The inner env steps each decoded chunk executes."""
+        return self.core.action_horizon
+
+    def latent_gamma(self, gamma: float) -> float:
+        """The discount of M^w for an env-level ``gamma``: ``gamma ** (action_horizon * replans)``."""
+        return self.core.latent_gamma(gamma)

@@ -14,7 +14,7 @@ from gymnasium.vector.utils import batch_space, concatenate, create_empty_array
 
 from latent_mdp.batch import EnvSource, LatentBatch
 from latent_mdp.config import LatentMDPConfig
-from latent_mdp.noise_space import NoiseSpace
+from latent_mdp.core import CoreViews, LatentCore
 from latent_mdp.policy import NoisePolicy
 
 __all__ = ["LatentActionVectorEnv"]
@@ -26,7 +26,7 @@ def _pad_rows(actions: np.ndarray, rows: int) -> np.ndarray:
     return np.concatenate([actions, padding])
 
 
-class LatentActionVectorEnv(VectorEnv):
+class LatentActionVectorEnv(CoreViews, VectorEnv):
     """M^w for ``N`` envs as a ``gymnasium.vector.VectorEnv`` with same-step auto-reset.
 
     A finished env is reset inside ``step``; its last observation and info are in
@@ -98,14 +98,9 @@ class LatentActionVectorEnv(VectorEnv):
         return self._concatenate(out.observations), out.rewards, out.terminated, out.truncated, infos
 
     @property
-    def noise_space(self) -> NoiseSpace:
-        """How a latent action of one env maps to the base policy's noise."""
-        return self.batch.core.noise_space
-
-    @property
-    def base_policy(self) -> NoisePolicy:
-        """The frozen base policy whose noise M^w steers."""
-        return self.batch.core.policy
+    def core(self) -> LatentCore:
+        """M^w's policy calls for all ``N`` envs."""
+        return self.batch.core
 
     def render(self) -> tuple[Any, ...] | None:
         return tuple(env.render() for env in self.batch.envs)

@@ -8,13 +8,13 @@ import gymnasium as gym
 
 from latent_mdp.batch import LatentBatch
 from latent_mdp.config import LatentMDPConfig
-from latent_mdp.noise_space import NoiseSpace
+from latent_mdp.core import CoreViews
 from latent_mdp.policy import NoisePolicy
 
 __all__ = ["LatentActionWrapper"]
 
 
-class LatentActionWrapper(gym.Wrapper, gym.utils.RecordConstructorArgs):
+class LatentActionWrapper(CoreViews, gym.Wrapper, gym.utils.RecordConstructorArgs):
     """Turns ``env`` and a frozen :class:`NoisePolicy` into M^w: the action is the policy's noise.
 
     ``step(u)`` maps ``u in [-1, 1]^k`` to a noise ``w`` ``(H, D)`` through the
@@ -85,23 +85,6 @@ class LatentActionWrapper(gym.Wrapper, gym.utils.RecordConstructorArgs):
     def policy(self) -> NoisePolicy:
         """The frozen base policy (also :attr:`base_policy`)."""
         return self.core.policy
-
-    @property
-    def base_policy(self) -> NoisePolicy:
-        """The frozen base policy whose noise M^w steers."""
-        return self.core.policy
-
-    @property
-    def noise_space(self) -> NoiseSpace:
-        return self.core.noise_space
-
-    @property
-    def action_horizon(self) -> int:
-        return self.core.action_horizon
-
-    def latent_gamma(self, gamma: float) -> float:
-        """The discount of M^w for an env-level ``gamma``: ``gamma ** (action_horizon * replans)``."""
-        return self.core.latent_gamma(gamma)
 
     def reset(self, *, seed: int | None = None, options: dict[str, Any] | None = None) -> tuple[Any, dict[str, Any]]:
         (latent_obs,), (info,) = self.batch.reset([seed], [options])

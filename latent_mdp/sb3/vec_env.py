@@ -15,9 +15,8 @@ from stable_baselines3.common.vec_env.util import obs_space_info
 
 from latent_mdp.batch import EnvSource, LatentBatch
 from latent_mdp.config import LatentMDPConfig
-from latent_mdp.core import LatentCore
+from latent_mdp.core import CoreViews, LatentCore
 from latent_mdp.metrics import EpisodeMetrics
-from latent_mdp.noise_space import NoiseSpace
 from latent_mdp.policy import NoisePolicy
 
 __all__ = ["LATENT_ATTRIBUTES", "LatentActionVecEnv"]
@@ -26,8 +25,7 @@ LATENT_ATTRIBUTES = ("action_horizon", "replans", "noise_space", "base_policy", 
 """Attributes that ``LatentActionVecEnv.get_attr`` answers from M^w's core, as a wrapper would."""
 
 
-
-class LatentActionVecEnv(VecEnv):
+class LatentActionVecEnv(CoreViews, VecEnv):
     """M^w for ``N`` envs as a Stable-Baselines3 ``VecEnv``: one policy call per chunk for all ``N``.
 
     Args:
@@ -72,18 +70,9 @@ class LatentActionVecEnv(VecEnv):
         return self.batch.core
 
     @property
-    def noise_space(self) -> NoiseSpace:
-        return self.batch.core.noise_space
-
-    @property
     def inner_action_space(self) -> gym.Space:
         """The inner env's action space (one env step's action)."""
         return self.batch.envs[0].action_space
-
-    @property
-    def base_policy(self) -> NoisePolicy:
-        """The frozen base policy whose noise M^w steers (not an SB3 model's ``policy``)."""
-        return self.batch.core.policy
 
     @property
     def policy(self) -> NoisePolicy:
@@ -95,10 +84,6 @@ class LatentActionVecEnv(VecEnv):
             stacklevel=2,
         )
         return self.base_policy
-
-    def latent_gamma(self, gamma: float) -> float:
-        """The discount of M^w for an env-level ``gamma``: ``gamma ** (action_horizon * replans)``."""
-        return self.batch.latent_gamma(gamma)
 
     def _stack(self, observations: list[Any]) -> Any:
         if isinstance(self.observation_space, gym.spaces.Dict):

@@ -19,12 +19,10 @@ from typing import Any
 from stable_baselines3.common.vec_env import SubprocVecEnv
 from stable_baselines3.common.vec_env.base_vec_env import VecEnvIndices, VecEnvStepReturn
 
-from latent_mdp.core import LatentCore
+from latent_mdp.core import CoreViews, LatentCore
 from latent_mdp.envs.generic import wrapper_from_parts
 from latent_mdp.envs.registry import batch_parts, task_metrics
 from latent_mdp.metrics import EpisodeMetrics
-from latent_mdp.noise_space import NoiseSpace
-from latent_mdp.policy import NoisePolicy
 from latent_mdp.sb3.vec_env import LATENT_ATTRIBUTES
 from latent_mdp.serve.errors import PolicyServerError
 from latent_mdp.wrapper import LatentActionWrapper
@@ -39,7 +37,7 @@ def _worker_env(env_id: str, policy_server: str, kwargs: dict[str, Any]) -> Late
     return wrapper_from_parts(batch_parts(env_id, 1, policy_server=policy_server, **kwargs))
 
 
-class WorkerVecEnv(SubprocVecEnv):
+class WorkerVecEnv(CoreViews, SubprocVecEnv):
     """``n_envs`` copies of a registered id, each in its own process, over one policy server.
 
     Args:
@@ -65,22 +63,9 @@ class WorkerVecEnv(SubprocVecEnv):
         return self._local.core
 
     @property
-    def noise_space(self) -> NoiseSpace:
-        return self.core.noise_space
-
-    @property
-    def base_policy(self) -> NoisePolicy:
-        """This process's client of the server (a :class:`~latent_mdp.serve.RemoteNoisePolicy`)."""
-        return self.core.policy
-
-    @property
     def inner_action_space(self) -> Any:
         """The inner env's action space (one env step's action)."""
         return self._local.env.action_space
-
-    def latent_gamma(self, gamma: float) -> float:
-        """The discount of M^w for an env-level ``gamma`` (see :meth:`LatentActionVecEnv.latent_gamma`)."""
-        return self.core.latent_gamma(gamma)
 
     def get_attr(self, attr_name: str, indices: VecEnvIndices = None) -> list[Any]:
         """M^w's own settings (:data:`LATENT_ATTRIBUTES`) from this process's core, anything else from the workers."""
