@@ -30,6 +30,10 @@ actor's observation of ``s``). Rows are banked lazily, in batches: :meth:`ChunkR
 runs the given function on every row written since its last call (the agent calls it before it
 samples), so one encode and one decode cover many new rows at once.
 
+**Held rows** (:meth:`ChunkReplayBuffer.hold`). Offline data written before any online step can be
+held: later rows wrap around after them instead of overwriting them, and a fixed share of every
+sampled batch comes from them (RLPD's symmetric sampling), however much online data arrives.
+
 **Endings.** ``dones`` / ``timeouts`` hold ``terminated or truncated`` / ``truncated and not
 terminated`` (SB3's layout), so the sampled ``dones`` are ``terminated``: truncation bootstraps,
 termination does not. Online rows get ``truncated`` from SB3's ``TimeLimit.truncated`` info.
@@ -249,6 +253,39 @@ class ChunkReplayBuffer(BaseBuffer):
                 np.zeros((*rows, bank.n_noises, chunk.horizon, chunk.action_dim), dtype=np.float32),
             )
         self._unbanked: list[np.ndarray] = []
+        self.held_rows = 0
+        """Rows ``[0, held_rows)`` are held offline data (:meth:`hold`); the ring runs over the rest."""
+        self.held_fraction = 0.0
+        self.online_added = False
+        """Whether :meth:`add` (an online step) has written rows; rows are held only before it has."""
+
+    def hold(self, fraction: float) -> int:
+        """Hold every row written so far (offline data) for good, and draw ``fraction`` of each batch from them.
+
+        Returns how many transitions are held (rows times env columns).
+
+        Raises:
+            ValueError: ``fraction`` is outside ``[0, 1)``; nothing has been written, the buffer
+                has wrapped, rows are held already, or the held rows leave no room for online data.
+        """
+        if not 0.0 <= fraction < 1.0:
+            raise ValueError(f"the held share of a batch must lie in [0, 1); got {fraction}")
+        if self.held_rows or self.online_added or self.full or self.pos == 0:
+            raise ValueError("hold offline data once, after writing it and before any online step")
+        if self.pos >= self.buffer_size:
+            raise ValueError(f"{self.pos} held rows leave no room in a buffer of {self.buffer_size} rows per env")
+        self.held_rows, self.held_fraction = self.pos, float(fraction)
+        return self.held_rows * self.n_envs
+
+    def sample(self, batch_size: int, env: Any = None) -> ChunkReplayBufferSamples:
+        """``batch_size`` rows: ``round(batch_size * held_fraction)`` of them held, the rest online (uniform within each)."""
+        if self.held_rows == 0:
+            return super().sample(batch_size, env)
+        upper = self.buffer_size if self.full else self.pos
+        n_held = batch_size if upper == self.held_rows else round(batch_size * self.held_fraction)
+        held = np.random.randint(0, self.held_rows, size=n_held)
+        online = np.random.randint(self.held_rows, upper, size=batch_size - n_held)
+        return self._get_samples(np.concatenate([held, online]), env)
 
     def add(
         self,
@@ -265,6 +302,7 @@ class ChunkReplayBuffer(BaseBuffer):
         chunk and the noise come from the M^w step infos (see the module docstring).
         """
         truncated = np.array([info.get("TimeLimit.truncated", False) for info in infos], dtype=bool)
+        self.online_added = True
         self.add_transitions(
             observations=_env_observations(infos, "env_observation"),
             next_observations=_env_observations(infos, "next_env_observation"),
@@ -308,7 +346,10 @@ class ChunkReplayBuffer(BaseBuffer):
         _check_layout(self.observation_space, observations, "observations")
         _check_layout(self.observation_space, next_observations, "next observations")
         order = np.arange(-(-m // self.n_envs) * self.n_envs) % m
-        positions = (self.pos + np.arange(len(order) // self.n_envs)) % self.buffer_size
+        ring = self.buffer_size - self.held_rows
+        if len(order) // self.n_envs > ring:
+            raise ValueError(f"cannot write {m} transitions into the {ring * self.n_envs} rows the held ones leave")
+        positions = self.held_rows + (self.pos - self.held_rows + np.arange(len(order) // self.n_envs)) % ring
 
         def write(store: np.ndarray, values: np.ndarray) -> np.ndarray:
             values = np.asarray(values)[order]
@@ -329,7 +370,7 @@ class ChunkReplayBuffer(BaseBuffer):
         ]:
             write(store, values)
         self.full = self.full or self.pos + len(positions) >= self.buffer_size
-        self.pos = int((self.pos + len(positions)) % self.buffer_size)
+        self.pos = int(self.held_rows + (self.pos - self.held_rows + len(positions)) % ring)
         if self.bank is not None:
             self._unbanked.append(positions)
 

@@ -56,7 +56,7 @@ exceeded (the buffer is circular).
 from __future__ import annotations
 
 from collections import defaultdict
-from typing import Any, ClassVar, Literal
+from typing import Any, ClassVar, Literal, Sequence
 
 import numpy as np
 import torch
@@ -70,7 +70,7 @@ from stable_baselines3.common.vec_env import VecEnv
 
 from agents.buffer import BankRows, ChunkReplayBuffer, ChunkReplayBufferSamples, NoiseBankSpec, concat_observations
 from agents.env_access import LatentEnv, latent_env_of
-from agents.offline import ChunkTransitions
+from agents.offline import ChunkTransitions, episode_transitions
 from agents.policies import DSRLNAPolicy, VectorObservationExtractor
 from latent_mdp.observations import batch_size_of
 from latent_mdp.policy import Observation, PolicyContext
@@ -272,10 +272,13 @@ class DSRLNA(OffPolicyAlgorithm):
 
     # --- offline data ---------------------------------------------------------------------------
 
-    def add_offline(self, transitions: ChunkTransitions) -> int:
+    def add_offline(self, transitions: ChunkTransitions, *, fraction: float | None = None) -> int:
         """Put dataset transitions into the replay buffer; returns how many rows were written.
 
         Their observations are inner env observations, laid out as the env's (the buffer checks).
+        With ``fraction`` (in ``[0, 1)``, before any online step) the buffer holds them for good and
+        fills that share of every batch with them (symmetric sampling, :meth:`ChunkReplayBuffer.hold`);
+        without it they are ordinary rows that online data overwrites in turn.
         """
         if transitions.chunks.shape[1:] != (self.chunk_spec.horizon, self.chunk_spec.action_dim):
             raise ValueError(
@@ -295,9 +298,32 @@ class DSRLNA(OffPolicyAlgorithm):
             terminated=transitions.terminated,
             truncated=np.zeros(m, dtype=bool),
         )
+        if fraction is not None:
+            self.replay_buffer.hold(fraction)  # type: ignore[union-attr]
         if self.noise_bank:
             self.replay_buffer.fill_bank(self.bank_rows)  # type: ignore[union-attr]
         return m
+
+    def add_episodes(self, episodes: Sequence[Any], *, fraction: float | None = None) -> int:
+        """Put recorded episodes into the replay buffer as real-action transitions, one per ``h`` steps.
+
+        Each episode has ``observations`` (``T + 1`` inner observations), ``actions`` ``(T, A)``,
+        ``rewards`` ``(T,)`` and ``terminated``, as :class:`latent_mdp.tasks.episode.ExpertEpisode`;
+        ``fraction`` as :meth:`add_offline`. Returns how many transitions were written.
+
+        Raises:
+            ValueError: the env discounts rewards within a chunk or holds a noise for several
+                chunks (these transitions sum one chunk's rewards), or an episode is malformed.
+        """
+        core = None if self._latent is None else self._latent.core
+        if core is not None and (core.reward_mode != "sum" or core.replans != 1):
+            raise ValueError(
+                f"episodes become one chunk transition per h steps with summed rewards; this env has reward mode "
+                f"{core.reward_mode!r} and re-plans {core.replans} chunks per noise"
+            )
+        h = self.chunk_spec.horizon
+        parts = [episode_transitions(e.observations, e.actions, e.rewards, e.terminated, h) for e in episodes]
+        return self.add_offline(ChunkTransitions.concatenate(parts), fraction=fraction)
 
     def pretrain_offline(self, n_updates: int, batch_size: int | None = None) -> DSRLNA:
         """Run ``n_updates`` updates on the buffer as it is (e.g. offline data only), without acting."""

@@ -24,7 +24,7 @@ from typing import Any, Sequence
 
 import numpy as np
 
-__all__ = ["ChunkTransitions", "chunk_episode", "load_lerobot_transitions"]
+__all__ = ["ChunkTransitions", "chunk_episode", "episode_transitions", "load_lerobot_transitions"]
 
 
 @dataclass(frozen=True)
@@ -88,6 +88,26 @@ def chunk_episode(
         rewards=(rewards[rows] * executed).sum(axis=1).astype(np.float32),
         terminated=dones[ends - 1].astype(bool),
     )
+
+
+def episode_transitions(observations: Sequence[np.ndarray], actions: np.ndarray, rewards: np.ndarray, terminated: bool, horizon: int) -> ChunkTransitions:
+    """A recorded episode (``T + 1`` observations, ``(T, A)`` actions, ``(T,)`` rewards) as M^w steps of ``horizon`` actions.
+
+    One transition starts every ``horizon`` steps, as the env's own latent steps do; see
+    :func:`chunk_episode` for the last one.
+
+    Raises:
+        ValueError: inconsistent lengths, or observations that are not flat arrays.
+    """
+    actions = np.asarray(actions, dtype=np.float32)
+    if len(observations) != len(actions) + 1 or len(rewards) != len(actions):
+        raise ValueError(f"an episode needs T + 1 observations and T rewards for T actions; got {len(observations)}, {len(rewards)}, {len(actions)}")
+    frames = np.stack([np.asarray(obs, dtype=np.float32) for obs in observations[:-1]])
+    if frames.ndim != 2:
+        raise ValueError(f"episode_transitions takes flat (O,) observations; got frames of shape {frames.shape[1:]}")
+    dones = np.zeros(len(actions), dtype=bool)
+    dones[-1] = terminated
+    return chunk_episode(frames, actions, np.asarray(rewards, dtype=np.float64), dones, horizon, stride=horizon)
 
 
 def _column(table: Any, key: str) -> np.ndarray:

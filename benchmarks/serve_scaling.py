@@ -149,7 +149,7 @@ def call_latency(source: str, observations: list[Any]) -> dict[str, float]:
         }
 
 
-def measure_policy(name: str, clients: list[int], seconds: float, log_dir: Path) -> dict[str, Any]:
+def measure_policy(name: str, clients: list[int], seconds: float, log_dir: Path, server_args: tuple[str, ...] = ()) -> dict[str, Any]:
     """Local copies and one server, for every N in ``clients``, and the one-client call latency."""
     from latent_mdp.serve.process import ServerProcess
 
@@ -158,7 +158,7 @@ def measure_policy(name: str, clients: list[int], seconds: float, log_dir: Path)
     local = [run_clients(str(checkpoint), observations, n, seconds) for n in clients]
     for row in local:
         print(f"{name} local  N={row['clients']}: {row['chunks_per_s']:8.1f} chunks/s, {row['cores_busy']:.2f} cores busy")
-    server = ServerProcess(checkpoint, log_dir / f"{name}.log").start()
+    server = ServerProcess(checkpoint, log_dir / f"{name}.log", *server_args).start()
     try:
         latency = {"local": call_latency(str(checkpoint), observations), "server": call_latency(server.address, observations)}
         remote = []
@@ -192,17 +192,20 @@ def main() -> None:
     parser.add_argument("--clients", type=int, nargs="+", default=[1, 2, 4, 8])
     parser.add_argument("--seconds", type=float, default=8.0, help="the measured window of each N")
     parser.add_argument("--policies", nargs="+", choices=list(POLICIES), default=list(POLICIES))
+    parser.add_argument("--batch-wait-ms", type=float, default=None, help="the server's --batch-wait-ms (default: the server's own)")
     parser.add_argument("--out", type=Path, default=Path("benchmarks/results/serve_scaling.json"))
     args = parser.parse_args()
     if min(args.clients) < 1 or args.seconds <= 0:
         parser.error("--clients must be >= 1 and --seconds > 0")
     torch.set_num_threads(1)
+    server_args = () if args.batch_wait_ms is None else ("--batch-wait-ms", str(args.batch_wait_ms))
     with tempfile.TemporaryDirectory() as logs:
-        by_policy = {name: measure_policy(name, args.clients, args.seconds, Path(logs)) for name in args.policies}
+        by_policy = {name: measure_policy(name, args.clients, args.seconds, Path(logs), server_args) for name in args.policies}
     result: dict[str, Any] = {
         "benchmark": "serve_scaling",
         "clients": args.clients,
         "window_s": args.seconds,
+        "server_args": list(server_args),
         "policies": by_policy,
         "speedup_n8_by_policy": {name: r["speedup_n8"] for name, r in by_policy.items() if "speedup_n8" in r},
         "machine": f"{machine()}, {os.cpu_count()} cores",

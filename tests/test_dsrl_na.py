@@ -14,6 +14,7 @@ from torch import nn
 from agents import DSRLNA, chunk_episode
 from agents.buffer import concat_observations
 from latent_mdp import LatentActionVecEnv, LatentActionWrapper, NoisePolicy, TensorContext
+from latent_mdp.tasks.episode import ExpertEpisode
 from tests.toy import AnalyticPolicy, expected_chunk
 
 SMALL = {"net_arch": [64, 64]}
@@ -420,3 +421,42 @@ def test_image_observations_need_the_policy_features() -> None:
     env = LatentActionWrapper(CameraPeakEnv(), CameraPolicy(2, 1), noise="full", obs_mode="env")
     with pytest.raises(TypeError, match="obs_mode='policy' or 'both'"):
         DSRLNA("MultiInputPolicy", env)
+
+
+# --- demonstrations: held rows with a fixed share of every batch ---------------------------------
+
+
+def _peak_episode(x: float, length: int = 3) -> ExpertEpisode:
+    """One PeakEnv episode at context ``x`` that plays the optimal action ``2.5 x`` at every step."""
+    actions = np.full((length, 1), 2.5 * x, np.float32)
+    return ExpertEpisode([np.array([x], np.float32)] * (length + 1), actions, np.zeros(length), terminated=True)
+
+
+def test_held_demos_fill_their_share_of_every_batch_and_survive_online_data() -> None:
+    model = peak_model(env_kwargs={"length": 3}, buffer_size=60, learning_starts=0)
+    written = model.add_episodes([_peak_episode(x) for x in (0.1, 0.2, 0.3, 0.4, 0.5)], fraction=0.25)
+    assert written == 10  # 3 steps in chunks of 2: two transitions per episode, the last one executing 1 step
+    buffer = model.replay_buffer
+    held = buffer.observations[:10, 0, 0].copy()
+    np.testing.assert_allclose(np.unique(held), [0.1, 0.2, 0.3, 0.4, 0.5])
+    np.testing.assert_array_equal(buffer.n_steps[:10, 0], np.tile([2, 1], 5))
+    assert np.isnan(buffer.actions[:10]).all()  # a demonstration's latent action is unknown
+    model.learn(200)  # 200 online rows: the 50-row online ring wraps several times
+    assert buffer.full and buffer.pos >= buffer.held_rows == 10
+    np.testing.assert_array_equal(buffer.observations[:10, 0, 0], held)
+    buffer.fill_bank(model.bank_rows)
+    batch = buffer.sample(400)
+    from_demos = np.isin(batch.observations[:, 0], held)
+    assert from_demos[:100].all() and from_demos.sum() == 100  # round(400 * 0.25), nothing from the held rows besides
+
+
+def test_holding_needs_offline_rows_first_and_a_share_below_one() -> None:
+    model = peak_model(env_kwargs={"length": 3}, learning_starts=0)
+    with pytest.raises(ValueError, match=r"\[0, 1\)"):
+        model.add_episodes([_peak_episode(0.1)], fraction=1.0)
+    model = peak_model(env_kwargs={"length": 3}, learning_starts=0)
+    model.learn(4)
+    with pytest.raises(ValueError, match="before any online step"):
+        model.add_episodes([_peak_episode(0.1)], fraction=0.5)
+    with pytest.raises(ValueError, match="T \\+ 1 observations"):
+        model.add_episodes([ExpertEpisode([np.zeros(1, np.float32)], np.zeros((2, 1), np.float32), np.zeros(2), True)])

@@ -12,9 +12,10 @@ An entry holds the algorithm's constructor arguments plus these keys of our own:
 * ``env_kwargs``: the env id's kwargs (``noise``, ``noise_bound``, ``action_horizon``, ...);
 * ``env_gamma``: the env-level discount; the algorithm gets ``env_gamma ** (action_horizon * replans)``;
 * ``eval_freq`` / ``eval_episodes``: periodic evaluation, in latent steps per env / episodes;
-* ``demos``: ``{episodes: N, fraction: f}`` puts N scripted-expert episodes, inverted into
-  latent actions (:mod:`latent_mdp.demo_noise`), in a store that fills the share ``f`` of every
-  batch (SB3 algorithms; DSRL-NA takes demonstrations through ``add_offline``).
+* ``demos``: ``{episodes: N, fraction: f}`` puts N scripted-expert episodes in a store that
+  online data never overwrites and that fills the share ``f`` of every batch: inverted into
+  latent actions for the SB3 algorithms (:mod:`latent_mdp.demo_noise`), as real-action chunk
+  transitions for DSRL-NA's action critic (``DSRLNA.add_episodes``).
 
 ``policy_kwargs.activation_fn`` names an entry of :data:`latent_mdp.sb3.nets.ACTIVATIONS`.
 """

@@ -114,9 +114,7 @@ def _build_model(cfg: TrainConfig, env: LatentActionVecEnv, seed: int, run_dir: 
         from latent_mdp.sb3.noise_prior import MultiInputNoisePriorPolicy, NoisePriorPolicy
 
         policy = MultiInputNoisePriorPolicy if dict_obs else NoisePriorPolicy
-    if cfg.demos is not None:
-        if cfg.algo == "dsrl-na":
-            raise ValueError("demos: DSRL-NA takes demonstrations as real-action transitions (DSRLNA.add_offline)")
+    if cfg.demos is not None and cfg.algo != "dsrl-na":  # DSRL-NA keeps them in its own buffer (_add_demos)
         from latent_mdp.sb3.demo_buffer import DemoReplayBuffer
 
         kwargs["replay_buffer_class"] = DemoReplayBuffer
@@ -125,13 +123,18 @@ def _build_model(cfg: TrainConfig, env: LatentActionVecEnv, seed: int, run_dir: 
 
 
 def _add_demos(model: BaseAlgorithm, env_id: str, cfg: TrainConfig, env: LatentActionVecEnv, seed: int) -> None:
-    """Record the configured expert episodes, invert them into latent transitions, and store them."""
+    """Record the configured expert episodes and store them: for DSRL-NA as real-action transitions
+    (its action critic learns from chunks), for the SB3 algorithms inverted into latent transitions."""
     from latent_mdp.demo_noise import LatentTransitions, invert_episode
     from latent_mdp.envs.registry import expert_episodes
 
     assert cfg.demos is not None
-    n = int(cfg.demos["episodes"])
+    n, fraction = int(cfg.demos["episodes"]), float(cfg.demos.get("fraction", 0.5))
     episodes = expert_episodes(env_id, n, cfg.env_kwargs.get("task_reward"), seed=DEMO_SEED + 1000 * seed)
+    if cfg.algo == "dsrl-na":
+        m = model.add_episodes(episodes, fraction=fraction)  # type: ignore[attr-defined]
+        tqdm.write(f"demos: {n} expert episodes ({sum(e.terminated for e in episodes)} successful) -> {m} chunk transitions, {fraction:.0%} of every batch")
+        return
     core = env.core
     parts = [invert_episode(core, e.observations, e.actions, e.rewards, terminated=e.terminated) for e in episodes]
     transitions = LatentTransitions.concatenate(parts)
