@@ -42,10 +42,13 @@ import torch  # noqa: E402
 from benchmarks.results_file import machine, write_result  # noqa: E402
 from latent_mdp.envs.registry import make_inner  # noqa: E402
 from latent_mdp.observations import stack_observations  # noqa: E402
-from latent_mdp.tasks.pusht.presets import ASSETS  # noqa: E402
+from latent_mdp.tasks.pusht.presets import ASSETS, PUSHT_TASK  # noqa: E402
 
 POLICIES = {"flow": ("DSRL-PushT-flow-v0", ASSETS / "pusht_flow"), "pi0": ("DSRL-PushT-pi0-v0", ASSETS / "pusht_pi0")}
 """name -> (the id whose inner env gives the observations, the checkpoint)."""
+
+TASK = {"pi0": PUSHT_TASK}
+"""The instruction of each language-conditioned checkpoint."""
 
 N_OBSERVATIONS = 16
 WARMUP_CALLS = 5
@@ -67,15 +70,15 @@ def env_observations(env_id: str, n: int, seed: int = 0) -> list[Any]:
     return observations
 
 
-def open_policy(source: str) -> Any:
-    """A local copy of the checkpoint at ``source``, or the server at ``source`` (an ``http://`` address)."""
+def open_policy(source: str, task: str | None = None) -> Any:
+    """A local copy of the checkpoint at ``source`` (with its instruction ``task``), or the server at ``source`` (an ``http://`` address)."""
     if source.startswith("http://"):
         from latent_mdp.serve import RemoteNoisePolicy
 
         return RemoteNoisePolicy(source, timeout_s=120.0)
     from latent_mdp.envs.generic import load_policy
 
-    return load_policy(Path(source))
+    return load_policy(Path(source), task)
 
 
 def one_chunk(policy: Any, obs: Any, generator: torch.Generator) -> None:
@@ -85,10 +88,10 @@ def one_chunk(policy: Any, obs: Any, generator: torch.Generator) -> None:
         policy.decode(ctx, policy.sample_noise(1, generator))
 
 
-def client(source: str, observations: list[Any], index: int, seconds: float, barrier: Any, results: Any) -> None:
+def client(source: str, task: str | None, observations: list[Any], index: int, seconds: float, barrier: Any, results: Any) -> None:
     """One client process: warm up, wait for the others, then count chunks for ``seconds``."""
     torch.set_num_threads(1)
-    policy, generator = open_policy(source), torch.Generator().manual_seed(index)
+    policy, generator = open_policy(source, task), torch.Generator().manual_seed(index)
     for i in range(WARMUP_CALLS):
         one_chunk(policy, observations[i % len(observations)], generator)
     barrier.wait(timeout=600)
@@ -99,11 +102,11 @@ def client(source: str, observations: list[Any], index: int, seconds: float, bar
     results.put({"chunks": count, "seconds": time.perf_counter() - start, "cpu_s": time.process_time() - cpu0})
 
 
-def run_clients(source: str, observations: list[Any], n: int, seconds: float) -> dict[str, Any]:
+def run_clients(source: str, task: str | None, observations: list[Any], n: int, seconds: float) -> dict[str, Any]:
     """``n`` client processes against ``source`` at once: chunks/s, and where the CPU went."""
     context = mp.get_context("spawn")
     barrier, results = context.Barrier(n + 1), context.Queue()
-    processes = [context.Process(target=client, args=(source, observations, i, seconds, barrier, results)) for i in range(n)]
+    processes = [context.Process(target=client, args=(source, task, observations, i, seconds, barrier, results)) for i in range(n)]
     for p in processes:
         p.start()
     barrier.wait(timeout=600)
@@ -134,9 +137,9 @@ def median_ms(call: Any, n: int) -> float:
     return 1000 * statistics.median(times)
 
 
-def call_latency(source: str, observations: list[Any]) -> dict[str, float]:
+def call_latency(source: str, task: str | None, observations: list[Any]) -> dict[str, float]:
     """Median ms of one ``decode`` (its context encoded once) and of one chunk (encode + decode), one client."""
-    policy, generator = open_policy(source), torch.Generator().manual_seed(0)
+    policy, generator = open_policy(source, task), torch.Generator().manual_seed(0)
     obs = stack_observations(observations[:1])
     with torch.no_grad():
         ctx = policy.encode(obs)
@@ -154,16 +157,18 @@ def measure_policy(name: str, clients: list[int], seconds: float, log_dir: Path,
     from latent_mdp.serve.process import ServerProcess
 
     env_id, checkpoint = POLICIES[name]
+    task = TASK.get(name)
     observations = env_observations(env_id, N_OBSERVATIONS)
-    local = [run_clients(str(checkpoint), observations, n, seconds) for n in clients]
+    local = [run_clients(str(checkpoint), task, observations, n, seconds) for n in clients]
     for row in local:
         print(f"{name} local  N={row['clients']}: {row['chunks_per_s']:8.1f} chunks/s, {row['cores_busy']:.2f} cores busy")
-    server = ServerProcess(checkpoint, log_dir / f"{name}.log", *server_args).start()
+    task_args = () if task is None else ("--task", task)
+    server = ServerProcess(checkpoint, log_dir / f"{name}.log", *task_args, *server_args).start()
     try:
-        latency = {"local": call_latency(str(checkpoint), observations), "server": call_latency(server.address, observations)}
+        latency = {"local": call_latency(str(checkpoint), task, observations), "server": call_latency(server.address, None, observations)}
         remote = []
         for n in clients:
-            remote.append(run_clients(server.address, observations, n, seconds))
+            remote.append(run_clients(server.address, None, observations, n, seconds))
             row = remote[-1]
             print(
                 f"{name} server N={row['clients']}: {row['chunks_per_s']:8.1f} chunks/s, {row['cores_busy']:.2f} cores busy "
