@@ -12,7 +12,8 @@ The client needs no Ray: it speaks HTTP (one keep-alive connection per process) 
 
 * a noise of the wrong shape or dtype, or NaN noise, raises the local path's ``ValueError``
   before anything is sent (the server checks again);
-* a refused or dropped connection is retried ``retries`` times, ``retry_wait_s`` apart, and then
+* a refused or dropped connection, or an HTTP error from Ray's proxy while the application is
+  not deployed (yet), is retried ``retries`` times, ``retry_wait_s`` apart, and then
   raises :class:`~latent_mdp.serve.errors.PolicyServerUnavailable`;
 * a request that takes longer than ``timeout_s`` raises
   :class:`~latent_mdp.serve.errors.PolicyServerTimeout` (not retried: the server may be busy);
@@ -41,6 +42,10 @@ from latent_mdp.serve.errors import ContextExpiredError, PolicyServerError, Poli
 from latent_mdp.serve.wire import arrays_from_observation, pack, unpack
 
 __all__ = ["RemoteContext", "RemoteNoisePolicy"]
+
+
+class _NotReady(Exception):
+    """The address answers HTTP, but not (yet) as a policy server."""
 
 
 @dataclass
@@ -130,17 +135,17 @@ class RemoteNoisePolicy(NoisePolicy):
         for attempt in range(self.retries + 1):
             try:
                 status, data = self._send(route, body)
+                reply, reply_arrays = self._read_reply(status, data)
                 break
             except TimeoutError as error:
                 raise PolicyServerTimeout(f"the policy server at {self.address} did not answer {route} within {self.timeout_s:g} s") from error
-            except (ConnectionError, http.client.HTTPException, OSError) as error:
+            except (ConnectionError, http.client.HTTPException, OSError, _NotReady) as error:
                 if attempt == self.retries:
                     raise PolicyServerUnavailable(
                         f"no policy server answers at {self.address} ({type(error).__name__}: {error}; tried {self.retries + 1} times, "
                         f"{self.retry_wait_s:g} s apart); start it with `latent-mdp serve POLICY_PATH` and continue a run with --resume"
                     ) from error
                 time.sleep(self.retry_wait_s)
-        reply, reply_arrays = unpack(data)
         if status == 200:
             return reply, reply_arrays
         message = f"{reply.get('message', '')} (policy server at {self.address})"
@@ -149,6 +154,22 @@ class RemoteNoisePolicy(NoisePolicy):
         if status == 410:
             raise ContextExpiredError(message)
         raise PolicyServerError(f"{route} failed on the server with {reply.get('error', status)}: {message}")
+
+    def _read_reply(self, status: int, data: bytes) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
+        """The reply's header and arrays.
+
+        Raises:
+            _NotReady: an error status whose body is not a wire message: Ray's HTTP proxy answers
+                404 or 503 itself while the application is still deploying (or shutting down).
+            ValueError: a 200 reply that is not a wire message.
+        """
+        try:
+            return unpack(data)
+        except ValueError:
+            if status == 200:
+                raise
+            self.close()
+            raise _NotReady(f"HTTP {status} from something other than the policy application: {data[:200]!r}") from None
 
     # --- NoisePolicy ----------------------------------------------------------------------------
     def encode(self, obs_batch: Observation) -> RemoteContext:
