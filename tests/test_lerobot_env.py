@@ -5,11 +5,15 @@ import warnings
 import gymnasium as gym
 import numpy as np
 import pytest
+import torch
 from stable_baselines3.common.env_checker import check_env as sb3_check_env
 
 import latent_mdp
+from benchmarks.lerobot_reference import reference_actions
+from latent_mdp.observations import stack_observations
 from latent_mdp.policies import FlowMLPConfig, FlowMLPPolicy
 from latent_mdp.tasks.pusht.presets import ASSETS
+from tests.conftest import MUJOCO_GL
 
 PUSHT = {"env": "pusht", "env_kwargs": {"obs_type": "environment_state_agent_pos"}, "policy_path": ASSETS / "pusht_diffusion"}
 
@@ -43,6 +47,33 @@ def test_lerobot_metaworld_is_built_by_lerobot_and_a_policy_that_cannot_read_it_
     state_policy = FlowMLPPolicy(FlowMLPConfig(obs_dim=39, action_dim=4, chunk_size=8, hidden_dim=16, n_layers=1))
     with pytest.raises(ValueError, match=r"cannot read LeRobot env 'metaworld''s observations Dict\('agent_pos'.*'pixels'.*reads a \(39,\) observation"):
         gym.make("DSRL-LeRobot-v0", env="metaworld", task="push-v3", policy=state_policy)
+
+
+@pytest.mark.skipif(MUJOCO_GL is None, reason="LeRobot's MetaWorld env renders every step: MuJoCo needs EGL or OSMesa (apt-get install libosmesa6)")
+def test_lerobot_metaworld_runs_a_lerobot_checkpoint_as_lerobot_would(tmp_path) -> None:
+    # A tiny pi0 made for LeRobot's own MetaWorld features (480 px frames, 4-d state and action)
+    # steers push-v3 through LeRobot's make_env; every executed action is what LeRobot's own
+    # predict_action_chunk + postprocessor give for the same observation and noise, clipped to the env's bounds.
+    from lerobot.envs.factory import make_env_config
+
+    from latent_mdp.builders.lerobot_models import build_tiny_checkpoint
+
+    path = build_tiny_checkpoint("pi0", tmp_path / "pi0", env_config=make_env_config("metaworld", task="push-v3"))
+    env = gym.make("DSRL-LeRobot-v0", env="metaworld", task="push-v3", policy_path=path, noise="full", action_horizon=4)
+    policy = env.get_wrapper_attr("base_policy")
+    obs, _ = env.reset(seed=0)
+    assert obs["pixels"].shape == (480, 480, 3) and obs["agent_pos"].shape == (4,)
+    rng = np.random.default_rng(0)
+    for _ in range(2):
+        u = rng.uniform(-1, 1, env.action_space.shape).astype(np.float32)
+        next_obs, reward, terminated, truncated, info = env.step(u)
+        expected = reference_actions(policy, stack_observations([obs]), torch.from_numpy(info["noise"][None]))[0, :4].numpy()
+        clipped = np.clip(expected, -1.0, 1.0)  # M^w clips to the inner action space, as MetaWorld does itself
+        np.testing.assert_allclose(info["executed_actions"], clipped, atol=1e-5)
+        assert info["inner_steps"] == 4 and not (terminated or truncated) and "is_success" in info and np.isfinite(reward)
+        assert not np.array_equal(next_obs["pixels"], obs["pixels"])  # the frame was rendered anew
+        obs = next_obs
+    env.close()
 
 
 @pytest.mark.parametrize(

@@ -43,18 +43,30 @@ from latent_mdp.policies.lerobot.tokenizer import (
     byte_tokenizer,
 )
 from latent_mdp.tasks.pusht.stats import ACTION_DIM, ENV_STATE_DIM, IMAGE_SIZE, STATE_DIM, pusht_stats
+from latent_mdp.tasks.stats import image_stats, uniform_stats
 
 __all__ = [
     "TINY_POLICY_TYPES",
+    "env_config_stats",
     "build_random_policy",
     "build_tiny_checkpoint",
 ]
 
 TINY_POLICY_TYPES = ("pi0", "pi05", "smolvla", "diffusion")
 
-def _features(*, image: bool, env_state: bool) -> tuple[dict[str, Any], dict[str, Any]]:
+def _features(*, image: bool, env_state: bool, env_config: Any = None) -> tuple[dict[str, Any], dict[str, Any]]:
+    """The policy's input and output features: PushT's, or those LeRobot derives from ``env_config``."""
     from lerobot.configs import FeatureType, PolicyFeature
 
+    if env_config is not None:
+        from lerobot.envs.utils import env_to_policy_features
+
+        features = env_to_policy_features(env_config)
+        outputs = {key: ft for key, ft in features.items() if ft.type is FeatureType.ACTION}
+        inputs = {key: ft for key, ft in features.items() if ft.type is not FeatureType.ACTION}
+        if image and not any(ft.type is FeatureType.VISUAL for ft in inputs.values()):
+            raise ValueError(f"this policy type reads an image, and LeRobot env {type(env_config).__name__} observes none: {inputs}")
+        return inputs, outputs
     inputs: dict[str, Any] = {}
     if image:
         inputs["observation.image"] = PolicyFeature(FeatureType.VISUAL, (3, IMAGE_SIZE, IMAGE_SIZE))
@@ -63,6 +75,16 @@ def _features(*, image: bool, env_state: bool) -> tuple[dict[str, Any], dict[str
     inputs["observation.state"] = PolicyFeature(FeatureType.STATE, (STATE_DIM,))
     outputs = {"action": PolicyFeature(FeatureType.ACTION, (ACTION_DIM,))}
     return inputs, outputs
+
+
+def env_config_stats(config: Any) -> dict[str, dict[str, torch.Tensor]]:
+    """Statistics for a policy configured with ``config``'s features: frames on ``[0, 1]``, every other feature uniform on ``[-1, 1]``."""
+    from lerobot.configs import FeatureType
+
+    features = {**config.input_features, **config.output_features}
+    return {
+        key: image_stats() if ft.type is FeatureType.VISUAL else uniform_stats(ft.shape[-1], -1.0, 1.0) for key, ft in features.items()
+    }
 
 
 TINY_PI_ARCHITECTURE = PiArchitecture(
@@ -100,6 +122,7 @@ def _build_pi(
     overrides: dict[str, Any],
     architecture: PiArchitecture,
     env_state: bool,
+    env_config: Any,
 ) -> tuple[Any, Any]:
     from lerobot.policies.pi0 import PI0Config, PI0Policy
     from lerobot.policies.pi05 import PI05Config, PI05Policy
@@ -109,7 +132,7 @@ def _build_pi(
         # 96 tokens hold pi0.5's prompt: the PushT task, one token per state number, and "Action: ".
         "pi05": (PI05Config, PI05Policy, 96),
     }[policy_type]
-    inputs, outputs = _features(image=True, env_state=env_state)
+    inputs, outputs = _features(image=True, env_state=env_state, env_config=env_config)
     small = {} if full_size else {"image_resolution": (IMAGE_SIZE, IMAGE_SIZE), "tokenizer_max_length": max_len}
     config = config_cls(
         input_features=inputs,
@@ -192,12 +215,12 @@ def _write_smolvlm(directory: Path, size_name: str) -> Any:
 
 
 def _build_smolvla(
-    directory: Path, chunk_size: int, full_size: bool, overrides: dict[str, Any], env_state: bool, size: str
+    directory: Path, chunk_size: int, full_size: bool, overrides: dict[str, Any], env_state: bool, size: str, env_config: Any
 ) -> tuple[Any, Any]:
     from lerobot.policies.smolvla import SmolVLAConfig, SmolVLAPolicy
 
     tokenizer = _write_smolvlm(directory / VLM_DIR, "full" if full_size else size)
-    inputs, outputs = _features(image=True, env_state=env_state)
+    inputs, outputs = _features(image=True, env_state=env_state, env_config=env_config)
     small = {} if full_size else {"resize_imgs_with_padding": (IMAGE_SIZE, IMAGE_SIZE), "tokenizer_max_length": 24}
     config = SmolVLAConfig(
         input_features=inputs,
@@ -211,10 +234,12 @@ def _build_smolvla(
     return SmolVLAPolicy(config), tokenizer
 
 
-def _build_diffusion(chunk_size: int, scheduler: str, pixels: bool, overrides: dict[str, Any]) -> tuple[Any, None]:
+def _build_diffusion(chunk_size: int, scheduler: str, pixels: bool, overrides: dict[str, Any], env_config: Any) -> tuple[Any, None]:
+    from lerobot.configs import FeatureType
     from lerobot.policies.diffusion import DiffusionConfig, DiffusionPolicy
 
-    inputs, outputs = _features(image=pixels, env_state=not pixels)
+    inputs, outputs = _features(image=pixels, env_state=not pixels, env_config=env_config)
+    pixels = any(ft.type is FeatureType.VISUAL for ft in inputs.values())
     small = {
         "n_obs_steps": 1,
         "n_action_steps": chunk_size,
@@ -254,6 +279,7 @@ def build_random_policy(
     pi_size: PiArchitecture = TINY_PI_ARCHITECTURE,
     smolvlm_size: str = "tiny",
     block_pose: bool = False,
+    env_config: Any = None,
 ) -> LoadedCheckpoint:
     """A random-init LeRobot policy of ``policy_type`` with its processors, in memory.
 
@@ -272,7 +298,8 @@ def build_random_policy(
             encoder is torchvision's smallest ResNet (resnet18, random init): about 45 MB.
         full_size: the real network sizes (pi0 / pi0.5: PaliGemma 2B + 300M expert, 4B params;
             SmolVLA: SmolVLM2-500M) with 224 / 512 px inputs, for benchmarks. Not for DiffusionPolicy.
-        dataset_stats: normalization statistics for the processors (default :func:`pusht_stats`).
+        dataset_stats: normalization statistics for the processors (default :func:`pusht_stats`,
+            or :func:`env_config_stats` with ``env_config``).
         config_overrides: more LeRobot config fields, or replacements of the tiny defaults
             (e.g. ``{"n_action_steps": 8}``, DiffusionPolicy's ``down_dims``); default
             ``n_action_steps = chunk_size``.
@@ -289,6 +316,10 @@ def build_random_policy(
         block_pose: with ``environment_state``: read the block pose ``(4,)`` made from the
             keypoints by :class:`~latent_mdp.tasks.pusht.block_pose.BlockPoseStep` before
             the normalizer; ``dataset_stats`` then holds the pose's statistics.
+        env_config: a LeRobot ``EnvConfig`` (e.g. ``make_env_config("metaworld", task="push-v3")``)
+            whose features the policy reads and writes instead of PushT's, mapped as
+            ``lerobot-eval`` maps them (``env_to_policy_features``); the statistics default to
+            :func:`env_config_stats`. The VLAs still resize frames to their own resolution.
     """
     from lerobot.policies.factory import make_pre_post_processors
 
@@ -296,6 +327,8 @@ def build_random_policy(
         raise ValueError(f"unknown policy type {policy_type!r}; expected one of {TINY_POLICY_TYPES}")
     if policy_type == "diffusion" and (full_size or environment_state or relative_actions):
         raise ValueError("full_size, environment_state and relative_actions are for the VLAs (pi0, pi05, smolvla)")
+    if env_config is not None and (environment_state or block_pose):
+        raise ValueError("environment_state and block_pose are PushT's features; an env_config brings its own")
     if block_pose and not environment_state:
         raise ValueError("block_pose turns the block keypoints into a pose: it needs environment_state=True")
     directory = Path(directory)
@@ -306,19 +339,19 @@ def build_random_policy(
         overrides |= {"use_relative_actions": True, "relative_exclude_joints": []}
     if policy_type in ("pi0", "pi05"):
         policy, tokenizer = _build_pi(
-            policy_type, directory, chunk_size, full_size, overrides, pi_size, environment_state
+            policy_type, directory, chunk_size, full_size, overrides, pi_size, environment_state, env_config
         )
     elif policy_type == "smolvla":
-        policy, tokenizer = _build_smolvla(directory, chunk_size, full_size, overrides, environment_state, smolvlm_size)
+        policy, tokenizer = _build_smolvla(directory, chunk_size, full_size, overrides, environment_state, smolvlm_size, env_config)
     else:
-        policy, tokenizer = _build_diffusion(chunk_size, diffusion_scheduler, diffusion_pixels, overrides)
+        policy, tokenizer = _build_diffusion(chunk_size, diffusion_scheduler, diffusion_pixels, overrides, env_config)
     if environment_state:
         mapping = policy.config.normalization_mapping
         mapping["ENV"] = mapping["STATE"]
+    if dataset_stats is None:
+        dataset_stats = pusht_stats(block_pose=block_pose) if env_config is None else env_config_stats(policy.config)
     with _hub_free_tokenizer(tokenizer) if tokenizer is not None else contextlib.nullcontext():
-        preprocessor, postprocessor = make_pre_post_processors(
-            policy.config, dataset_stats=pusht_stats(block_pose=block_pose) if dataset_stats is None else dataset_stats
-        )
+        preprocessor, postprocessor = make_pre_post_processors(policy.config, dataset_stats=dataset_stats)
     if block_pose:
         from lerobot.processor.normalize_processor import NormalizerProcessorStep
 

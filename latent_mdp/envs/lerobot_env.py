@@ -16,7 +16,7 @@ and a VLA gets the env's own language instruction (``task_description``) unless 
 is given (``task=`` is the ``EnvConfig``'s task, e.g. ``"push-v3"``).
 Any env LeRobot 0.6.1 builds works, with its own extra installed (``lerobot[pusht]``,
 ``lerobot[metaworld]``, ...); LeRobot's MetaWorld and LIBERO envs render pixels, which MuJoCo
-can do only with an OpenGL backend (``MUJOCO_GL=egl``). ``info["is_success"]`` is the success flag.
+can do only with an OpenGL backend (``MUJOCO_GL=egl``, or ``osmesa`` on a machine without a GPU). ``info["is_success"]`` is the success flag.
 """
 
 from __future__ import annotations

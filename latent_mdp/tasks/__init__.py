@@ -1,1 +1,1 @@
-"""Tasks: the env presets, scripted experts and data statistics of each suite (PushT today)."""
+"""Tasks: the env presets, scripted experts and data statistics of each suite (PushT, MetaWorld)."""

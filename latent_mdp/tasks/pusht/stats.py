@@ -10,6 +10,7 @@ import numpy as np
 import torch
 
 from latent_mdp.tasks.pusht.block_pose import POSE_DIM
+from latent_mdp.tasks.stats import image_stats, uniform_stats
 
 __all__ = ["ACTION_DIM", "ENV_STATE_DIM", "IMAGE_SIZE", "STATE_DIM", "pusht_observations", "pusht_stats"]
 
@@ -31,30 +32,16 @@ def pusht_stats(*, block_pose: bool = False) -> dict[str, dict[str, torch.Tensor
             cos / sin on ``[-1, 1]``), not the 16 keypoints.
     """
 
-    def box(dim: int, low: torch.Tensor | float = ENV_LOW, high: torch.Tensor | float = ENV_HIGH) -> dict[str, torch.Tensor]:
-        low, high = torch.ones(dim) * low, torch.ones(dim) * high
-        span = high - low
-        return {
-            "mean": low + span / 2,
-            "std": span / 12**0.5,
-            "min": low,
-            "max": high,
-            "q01": low + 0.01 * span,
-            "q99": low + 0.99 * span,
-        }
-
     if block_pose:
         low, high = torch.tensor([ENV_LOW, ENV_LOW, -1.0, -1.0]), torch.tensor([ENV_HIGH, ENV_HIGH, 1.0, 1.0])
-        env_state = box(POSE_DIM, low, high)
+        env_state = uniform_stats(POSE_DIM, low, high)
     else:
-        env_state = box(ENV_STATE_DIM)
-    image = {"mean": torch.full((3, 1, 1), 0.5), "std": torch.full((3, 1, 1), 0.25)}
-    image |= {"min": torch.zeros(3, 1, 1), "max": torch.ones(3, 1, 1)}
+        env_state = uniform_stats(ENV_STATE_DIM, ENV_LOW, ENV_HIGH)
     return {
-        "observation.image": image,
-        "observation.state": box(STATE_DIM),
+        "observation.image": image_stats(),
+        "observation.state": uniform_stats(STATE_DIM, ENV_LOW, ENV_HIGH),
         "observation.environment_state": env_state,
-        "action": box(ACTION_DIM),
+        "action": uniform_stats(ACTION_DIM, ENV_LOW, ENV_HIGH),
     }
 
 
