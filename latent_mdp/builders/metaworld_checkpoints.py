@@ -15,8 +15,6 @@ interval.
 from __future__ import annotations
 
 import argparse
-import json
-import platform
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -24,6 +22,7 @@ from pathlib import Path
 import torch
 
 from latent_mdp.builders.metaworld_demos import STATE_KEY, record_metaworld_demos, repo_id, task_description
+from latent_mdp.builders.model_card import card_machine, write_model_card
 from latent_mdp.builders.pusht_demos import load_bc_arrays
 from latent_mdp.policies.flow_bc import fit_normalization, train_flow_bc
 from latent_mdp.policies.flow_mlp import FlowMLPConfig, FlowMLPPolicy
@@ -108,13 +107,12 @@ def build(task: str, demos: Path, recipe: BaseRecipe, eval_episodes: int) -> dic
         "recipe": {"demo_episodes": recipe.demo_episodes, "action_noise": recipe.action_noise, "steps": recipe.steps},
         "demo_seconds": demo_seconds,
         "train_seconds": train_seconds,
-        "machine": f"{platform.machine()} CPU, 1 torch thread",
+        "machine": card_machine(),
         "data": data,
         "base_policy": base.as_dict(),
     }
-    (out / "card.json").write_text(json.dumps(card, indent=2) + "\n")
-    (out / "README.md").write_text(_model_card(task, card))
-    print(f"{task}: {base}; card written to {out / 'README.md'}")
+    readme = write_model_card(out, card, _model_card(task, card))
+    print(f"{task}: {base}; card written to {readme}")
     return card
 
 

@@ -11,8 +11,6 @@ and mean max coverage over 100 evaluation episodes with ``w ~ N(0, I)``.
 from __future__ import annotations
 
 import argparse
-import json
-import platform
 import time
 from functools import partial
 from pathlib import Path
@@ -20,6 +18,7 @@ from typing import Callable
 
 import torch
 
+from latent_mdp.builders.model_card import card_machine, write_model_card
 from latent_mdp.builders.pusht_demos import TASK, load_bc_arrays, record_demos
 from latent_mdp.builders.pusht_lerobot_training import RECIPES, train_lerobot_checkpoint
 from latent_mdp.policies.flow_bc import fit_normalization, train_flow_bc
@@ -110,13 +109,12 @@ def build(kind: str, demos: Path, steps: int, eval_episodes: int) -> dict:
         "task": TASK,
         "steps": steps,
         "train_seconds": train_seconds,
-        "machine": f"{platform.machine()} CPU, 1 torch thread",
+        "machine": card_machine(),
         "data": data,
         "base_policy": base.as_dict(),
     }
-    (out / "card.json").write_text(json.dumps(card, indent=2) + "\n")
-    (out / "README.md").write_text(_model_card(kind, card))
-    print(f"{kind}: {base}; card written to {out / 'README.md'}")
+    readme = write_model_card(out, card, _model_card(kind, card))
+    print(f"{kind}: {base}; card written to {readme}")
     return card
 
 
