@@ -1,9 +1,10 @@
 import pytest
+import torch
 import yaml
 
 from latent_mdp import ENV_IDS
 from latent_mdp.sb3.hyperparams import ALGORITHMS, TRAINABLE_IDS, algorithm_class, load_hyperparams
-from latent_mdp.sb3.nets import LayerNormReLU
+from latent_mdp.sb3.nets import LayerNormReLU, LayerNormTanh
 
 
 @pytest.mark.parametrize("algo", ALGORITHMS)
@@ -27,6 +28,17 @@ def test_user_config_overrides_and_merges(tmp_path) -> None:
     assert cfg.n_envs == 3 and cfg.algo_kwargs["batch_size"] == 64
     kwargs = cfg.constructor_kwargs(4)
     assert kwargs["policy_kwargs"] == {"net_arch": [32], "activation_fn": LayerNormReLU}
+
+
+def test_the_layernorm_tanh_activation_is_named_in_yaml_and_normalizes_before_tanh(tmp_path) -> None:
+    path = tmp_path / "tanh.yml"
+    path.write_text(yaml.safe_dump({"DSRL-PushT-flow-v0": {"policy_kwargs": {"activation_fn": "layernorm_tanh"}}}))
+    activation = load_hyperparams("DSRL-PushT-flow-v0", "sac", path).constructor_kwargs(4)["policy_kwargs"]["activation_fn"]
+    assert activation is LayerNormTanh
+    x = torch.randn(5, 64) * 30 + 7
+    pre = torch.atanh(activation()(x).clamp(-1 + 1e-6, 1 - 1e-6))
+    torch.testing.assert_close(pre.mean(-1), torch.zeros(5), atol=1e-3, rtol=0)
+    torch.testing.assert_close(pre.std(-1, unbiased=False), torch.ones(5), atol=2e-2, rtol=0)
 
 
 def test_bad_names_raise(tmp_path) -> None:
