@@ -112,7 +112,7 @@ def expert_rewards(task_reward: str) -> tuple[list[float], list[bool]]:
     return rewards, successes
 
 
-def test_success_and_absorbing_rewards_pay_for_success() -> None:
+def test_success_absorbing_and_time_rewards_pay_for_success() -> None:
     from latent_mdp.tasks.pusht.presets import make_inner_pusht
 
     coverage, successes = expert_rewards("coverage")
@@ -122,6 +122,8 @@ def test_success_and_absorbing_rewards_pay_for_success() -> None:
     absorbing, _ = expert_rewards("absorbing")
     np.testing.assert_allclose(absorbing[:-1], coverage[:-1], rtol=1e-9)  # dense like coverage ...
     assert absorbing[-1] == pytest.approx(coverage[-1] + (300 - len(coverage)))  # ... and success pays every step left
+    time, _ = expert_rewards("time")
+    assert time == [0.0 if s else -1.0 for s in successes] and sum(time) == -(len(coverage) - 1)  # minus the steps to succeed
     with pytest.raises(ValueError, match="task_reward"):
         make_inner_pusht("flow", task_reward="dense")
 

@@ -119,7 +119,7 @@ def task_metrics(env_id: str) -> EpisodeMetrics:
 def make_inner(env_id: str, /, render_mode: str | None = None, task_reward: str | None = None, **kwargs: Any) -> gym.Env:
     """The plain task env under a registered id (e.g. for videos of every inner frame, or baselines).
 
-    ``task_reward``: PushT's ``"coverage"`` (its default), ``"success"`` or ``"absorbing"``;
+    ``task_reward``: PushT's ``"coverage"`` (its default), ``"success"``, ``"absorbing"`` or ``"time"``;
     MetaWorld's ``"success"`` (its default), ``"dense"`` or ``"absorbing"``. For the generic ids
     (``DSRL-v0``, ``DSRL-LeRobot-v0``), ``kwargs`` are the id's kwargs, ``policy=`` included, so
     that the inner env is the one the id would wrap; the presets ignore them.

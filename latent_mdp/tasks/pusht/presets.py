@@ -47,7 +47,7 @@ PUSHT_METRICS = EpisodeMetrics(success="is_success", maxima=("coverage",))
 ASSETS = Path(__file__).resolve().parents[2] / "assets"
 PUSHT_TASK = "Push the T-shaped block onto the T-shaped target."
 
-TaskReward = Literal["coverage", "success", "absorbing"]
+TaskReward = Literal["coverage", "success", "absorbing", "time"]
 """The inner reward of the DSRL-PushT ids.
 
 * ``coverage``: gym-pusht's own, ``clip(coverage / 0.95, 0, 1)`` every step. Success
@@ -59,6 +59,9 @@ TaskReward = Literal["coverage", "success", "absorbing"]
 * ``absorbing``: the coverage reward, as if success were an absorbing state that keeps paying
   the maximum of 1 until the time limit (:class:`AbsorbingSuccessReward`): dense like
   ``coverage``, and aligned with success like ``success``.
+* ``time``: -1 for every step that does not succeed, 0 for the one that does (:class:`TimeReward`):
+  the return is minus the steps taken to succeed (-300 without success), so it pays success, and
+  sooner success, and nothing for coverage short of it. The DSRL reference code's Robomimic reward.
 """
 
 
@@ -112,6 +115,14 @@ class SuccessReward(gym.Wrapper):
     def step(self, action: Any) -> tuple[Any, float, bool, bool, dict[str, Any]]:
         obs, _, terminated, truncated, info = self.env.step(action)
         return obs, float(bool(info["is_success"])), terminated, truncated, info
+
+
+class TimeReward(gym.Wrapper):
+    """Replaces the inner reward by -1.0 on every step where ``info["is_success"]`` does not hold, else 0.0."""
+
+    def step(self, action: Any) -> tuple[Any, float, bool, bool, dict[str, Any]]:
+        obs, _, terminated, truncated, info = self.env.step(action)
+        return obs, 0.0 if info["is_success"] else -1.0, terminated, truncated, info
 
 
 @dataclass(frozen=True)
@@ -210,6 +221,8 @@ def make_inner_pusht(kind: str, render_mode: str | None = None, task_reward: Tas
         return SuccessReward(env)
     if task_reward == "absorbing":
         return AbsorbingSuccessReward(env, env.spec.max_episode_steps)
+    if task_reward == "time":
+        return TimeReward(env)
     return env
 
 
