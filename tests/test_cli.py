@@ -1,6 +1,7 @@
 """The training CLI end to end on the shipped flow PushT policy, at a tiny budget."""
 
 import json
+import re
 
 import pytest
 import yaml
@@ -108,3 +109,24 @@ def test_train_on_the_generic_id_with_its_env_from_the_config(tmp_path, capsys) 
     missing.write_text(yaml.safe_dump({"DSRL-v0": {"n_envs": 1}}))
     assert main(["train", "DSRL-v0", "--config", str(missing), "--out", str(tmp_path / "r2"), "--steps", "10"]) != 0
     assert "needs env_id=" in capsys.readouterr().err
+
+
+@pytest.mark.slow
+def test_the_shipped_metaworld_recipe_trains_with_its_inverted_demonstrations(tmp_path, capsys) -> None:
+    from latent_mdp.sb3.buffer_files import load_buffer
+    from latent_mdp.sb3.callbacks import BUFFER_FILE
+    from latent_mdp.sb3.hyperparams import load_hyperparams
+
+    env_id = "DSRL-MetaWorld-push-flow-v0"
+    assert load_hyperparams(env_id, "sac").demos == {"episodes": 100, "fraction": 0.5}  # shipped
+    config = tmp_path / "small.yml"  # the shipped recipe at a tiny size: two demos, small nets, short run
+    entry = {"demos": {"episodes": 2, "fraction": 0.5}, "n_envs": 2, "warmup_steps": 20, "eval_freq": 1000, "eval_episodes": 2,
+             "batch_size": 16, "gradient_steps": 1, "policy_kwargs": {"net_arch": [16]}}
+    config.write_text(yaml.safe_dump({env_id: entry}))
+    run = tmp_path / "run"
+    assert main(["train", env_id, "--config", str(config), "--out", str(run), "--steps", "40", "--final-episodes", "2", "--no-video"]) == 0
+    inverted = re.search(r"demos: 2 expert episodes \(2 successful\) -> (\d+) latent transitions", capsys.readouterr().out)
+    assert inverted is not None
+    buffer = load_buffer(run / "checkpoint" / BUFFER_FILE)
+    assert buffer.demos.size() == int(inverted.group(1)) > 0 and buffer.demo_fraction == 0.5  # held apart from the online rows
+    assert json.loads((run / "summary.json").read_text())["latent_steps"] == 40
