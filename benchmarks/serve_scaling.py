@@ -5,7 +5,8 @@ asks for chunks one at a time, as an env worker does: ``encode`` one observation
 noise. The benchmark counts the chunks all clients get in a fixed window, for:
 
 * ``server``: every client holds a :class:`~latent_mdp.serve.RemoteNoisePolicy` of one
-  ``latent-mdp serve`` process (Ray Serve, its requests batched with ``@serve.batch``);
+  ``latent-mdp serve`` process (Ray Serve, its requests batched with ``@serve.batch``); the
+  server's own counts give the requests each policy call answered (``*_requests_per_call``);
 * ``local``: every client holds its own copy of the policy.
 
 It also reports where the machine's CPU went during each window (the clients' own CPU time, and
@@ -102,30 +103,48 @@ def client(source: str, task: str | None, observations: list[Any], index: int, s
     results.put({"chunks": count, "seconds": time.perf_counter() - start, "cpu_s": time.process_time() - cpu0})
 
 
+def server_batching(source: str) -> dict[str, int] | None:
+    """The server's request and policy-call counts (``/info``'s ``batching``), or None for a local ``source``."""
+    if not source.startswith("http://"):
+        return None
+    from latent_mdp.serve import RemoteNoisePolicy
+
+    policy = RemoteNoisePolicy(source, timeout_s=120.0)
+    try:
+        return policy.info()["batching"]
+    finally:
+        policy.close()
+
+
 def run_clients(source: str, task: str | None, observations: list[Any], n: int, seconds: float) -> dict[str, Any]:
-    """``n`` client processes against ``source`` at once: chunks/s, and where the CPU went."""
+    """``n`` client processes against ``source`` at once: chunks/s, where the CPU went, and (for a server) its batches."""
     context = mp.get_context("spawn")
     barrier, results = context.Barrier(n + 1), context.Queue()
     processes = [context.Process(target=client, args=(source, task, observations, i, seconds, barrier, results)) for i in range(n)]
     for p in processes:
         p.start()
     barrier.wait(timeout=600)
-    cpu0, wall0 = psutil.cpu_times(), time.perf_counter()
+    cpu0, wall0, counts0 = psutil.cpu_times(), time.perf_counter(), server_batching(source)
     rows = [results.get(timeout=seconds + 600) for _ in processes]
-    cpu1, wall = psutil.cpu_times(), time.perf_counter() - wall0
+    cpu1, wall, counts1 = psutil.cpu_times(), time.perf_counter() - wall0, server_batching(source)
     for p in processes:
         p.join(timeout=60)
         if p.exitcode != 0:
             raise RuntimeError(f"a client process exited with {p.exitcode}")
     busy_s = sum(cpu1) - sum(cpu0) - (cpu1.idle - cpu0.idle) - (getattr(cpu1, "iowait", 0) - getattr(cpu0, "iowait", 0))
     clients_s = sum(r["cpu_s"] for r in rows)
-    return {
+    row = {
         "clients": n,
         "chunks_per_s": sum(r["chunks"] / r["seconds"] for r in rows),
         "cores_busy": busy_s / wall,
         "cores_clients": clients_s / wall,
         "cores_other": (busy_s - clients_s) / wall,
     }
+    if counts0 is not None and counts1 is not None:  # requests answered per policy call in the window
+        for kind in ("encode", "decode"):
+            calls = counts1[f"{kind}_calls"] - counts0[f"{kind}_calls"]
+            row[f"{kind}_requests_per_call"] = (counts1[f"{kind}_requests"] - counts0[f"{kind}_requests"]) / max(calls, 1)
+    return row
 
 
 def median_ms(call: Any, n: int) -> float:
@@ -172,7 +191,8 @@ def measure_policy(name: str, clients: list[int], seconds: float, log_dir: Path,
             row = remote[-1]
             print(
                 f"{name} server N={row['clients']}: {row['chunks_per_s']:8.1f} chunks/s, {row['cores_busy']:.2f} cores busy "
-                f"({row['cores_clients']:.2f} clients, {row['cores_other']:.2f} server)"
+                f"({row['cores_clients']:.2f} clients, {row['cores_other']:.2f} server), "
+                f"{row['decode_requests_per_call']:.2f} decode requests per policy call"
             )
     finally:
         server.kill()

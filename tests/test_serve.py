@@ -50,8 +50,11 @@ def test_remote_flow_gives_the_local_actions_and_features(flow_server) -> None:
     obs, w = _states(3), local.sample_noise(6, torch.Generator().manual_seed(0))  # K = 2 noises per state
     with torch.no_grad():
         ctx = local.encode(obs)
+    before = remote.info()["batching"]
     remote_ctx = remote.encode(obs)
     assert torch.equal(remote.decode(remote_ctx, w), local.decode(ctx, w))
+    after = remote.info()["batching"]  # one request of each, each answered by one policy call
+    assert {key: after[key] - before[key] for key in after} == dict.fromkeys(after, 1)
     assert torch.equal(remote.features(remote_ctx), local.features(ctx))
     with torch.no_grad():
         chunks = local.decode(ctx, w[::2])

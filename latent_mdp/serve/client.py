@@ -94,12 +94,16 @@ class RemoteNoisePolicy(NoisePolicy):
         self.timeout_s, self.retries, self.retry_wait_s, self.reencode_expired = float(timeout_s), int(retries), float(retry_wait_s), reencode_expired
         self._connection: http.client.HTTPConnection | None = None
         self._pid = os.getpid()
-        info, _ = self._call("info", {})
+        info = self.info()
         self.remote_name = str(info["name"])
         self.chunk_size, self.noise_dim, self.action_dim = int(info["chunk_size"]), int(info["noise_dim"]), int(info["action_dim"])
         self.feature_dim = int(info["feature_dim"])
         self.recommended_action_horizon = info.get("recommended_action_horizon")
         self.server_info = info
+
+    def info(self) -> dict[str, Any]:
+        """The server's ``/info`` now: the policy's shapes, the server's settings and its ``batching`` counts."""
+        return self._call("info", {})[0]
 
     @property
     def name(self) -> str:

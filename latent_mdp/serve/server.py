@@ -5,7 +5,8 @@
 or, from Python, :func:`serve_policy`. The deployment, :class:`PolicyServer`, answers POST
 requests whose bodies are :mod:`latent_mdp.serve.wire` messages:
 
-* ``/info``: the policy's shapes (``chunk_size``, ``noise_dim``, ``action_dim``, ``feature_dim``, ...);
+* ``/info``: the policy's shapes (``chunk_size``, ``noise_dim``, ``action_dim``, ``feature_dim``, ...),
+  and ``batching``: how many encode and decode requests the server answered, in how many policy calls;
 * ``/encode``: a batch of observations ``(B, ...)``; returns a context handle, and the features
   ``(B, F)`` when the policy has them. The context itself stays here (:mod:`latent_mdp.serve.contexts`);
 * ``/decode``: a handle and noise ``(B*K, H, D)`` float32; returns actions ``(B*K, H, A)``;
@@ -115,6 +116,7 @@ class PolicyServer:
         torch.set_num_threads(self.config.torch_threads)
         self.policy = load_policy(self.config.policy_path, self.config.task, self.config.device)
         self.store = ContextStore(self.config.context_ttl_s, self.config.max_contexts)
+        self.batching = {"encode_requests": 0, "encode_calls": 0, "decode_requests": 0, "decode_calls": 0}
         for batched in (self._encode_batch, self._decode_batch):
             batched.set_max_batch_size(self.config.max_batch_size)
             batched.set_batch_wait_timeout_s(self.config.batch_wait_ms / 1000)
@@ -131,15 +133,23 @@ class PolicyServer:
             "recommended_action_horizon": getattr(policy, "recommended_action_horizon", None),
             "obs_dim": getattr(getattr(policy, "config", None), "obs_dim", None),
             "server": asdict(self.config),
+            "batching": dict(self.batching),
         }
 
     @serve.batch(max_batch_size=32, batch_wait_timeout_s=0.001)
     async def _encode_batch(self, observations: list[Any]) -> list[Any]:
+        self._count("encode", len(observations))
         return encode_many(self.policy, observations)
 
     @serve.batch(max_batch_size=32, batch_wait_timeout_s=0.001)
     async def _decode_batch(self, requests: list[tuple[Any, torch.Tensor]]) -> list[Any]:
+        self._count("decode", len(requests))
         return decode_many(self.policy, requests)
+
+    def _count(self, kind: str, requests: int) -> None:
+        """Count one batched ``kind`` call answering ``requests`` requests (``/info`` reports the totals)."""
+        self.batching[f"{kind}_requests"] += requests
+        self.batching[f"{kind}_calls"] += 1
 
     async def _encode(self, arrays: dict[str, np.ndarray]) -> Response:
         ctx = await self._encode_batch(observation_from_arrays(arrays))
