@@ -24,13 +24,12 @@ from __future__ import annotations
 
 import argparse
 import shutil
-import time
 from pathlib import Path
 
 import gymnasium as gym
 import numpy as np
 
-from latent_mdp.builders.pusht_demos import RecordStats
+from latent_mdp.builders.demo_recording import RecordStats, record_episodes
 from latent_mdp.tasks.metaworld.env import MAX_EPISODE_STEPS, MetaWorldStateEnv
 from latent_mdp.tasks.metaworld.expert import roll_out_expert, scripted_policy
 
@@ -83,51 +82,34 @@ def record_metaworld_demos(
             policy that rarely succeeds under this ``action_noise``).
     """
     from lerobot.datasets.lerobot_dataset import LeRobotDataset
-    from tqdm import tqdm
 
-    start = time.perf_counter()
     description = task_description(task)
     env = gym.wrappers.TimeLimit(MetaWorldStateEnv(task), MAX_EPISODE_STEPS)
     expert = scripted_policy(task)
     dataset = LeRobotDataset.create(
         repo_id=repo_id(task), fps=FPS, features=metaworld_features(), root=out, robot_type="sawyer", use_videos=False
     )
-    saved = frames = attempts = 0
-    bar = tqdm(total=episodes, desc=f"metaworld {task} demos", unit="ep", disable=not progress)
-    try:
-        while saved < episodes:
-            if attempts >= 10 * episodes:
-                raise RuntimeError(
-                    f"the {task} scripted policy succeeded in {saved} of {attempts} attempts with action_noise={action_noise}; "
-                    f"lower action_noise or pass keep_failures=True"
-                )
-            rollout = roll_out_expert(env, expert, seed + attempts, action_noise)
-            attempts += 1
-            if not (rollout.success or keep_failures):
-                continue
-            steps = len(rollout.actions)
-            for t in range(steps):
-                last = t == steps - 1
-                dataset.add_frame(
-                    {
-                        STATE_KEY: rollout.observations[t],
-                        "action": rollout.actions[t],
-                        "next.reward": rollout.rewards[t : t + 1],
-                        "next.success": np.array([last and rollout.success], dtype=bool),
-                        "next.done": np.array([last], dtype=bool),
-                        "task": description,
-                    }
-                )
-            dataset.save_episode()
-            saved += 1
-            frames += steps
-            bar.set_postfix(frames=frames, failed=attempts - saved, refresh=False)
-            bar.update(saved - bar.n)
-    finally:
-        bar.close()
-        env.close()
-        dataset.finalize()
-    return RecordStats(saved, frames, attempts, time.perf_counter() - start)
+
+    def attempt(episode_seed: int) -> tuple[bool, int]:
+        rollout = roll_out_expert(env, expert, episode_seed, action_noise)
+        steps = len(rollout.actions)
+        for t in range(steps):
+            last = t == steps - 1
+            dataset.add_frame(
+                {
+                    STATE_KEY: rollout.observations[t],
+                    "action": rollout.actions[t],
+                    "next.reward": rollout.rewards[t : t + 1],
+                    "next.success": np.array([last and rollout.success], dtype=bool),
+                    "next.done": np.array([last], dtype=bool),
+                    "task": description,
+                }
+            )
+        return rollout.success, steps
+
+    return record_episodes(
+        dataset, env, episodes, attempt, seed=seed, keep_failures=keep_failures, desc=f"metaworld {task} demos", progress=progress
+    )
 
 
 def main() -> None:

@@ -37,13 +37,13 @@ from __future__ import annotations
 
 import argparse
 import shutil
-import time
 from dataclasses import dataclass
 from pathlib import Path
 
 import gymnasium as gym
 import numpy as np
 
+from latent_mdp.builders.demo_recording import RecordStats, record_episodes
 from latent_mdp.tasks.pusht.expert import PushTExpert
 
 __all__ = [
@@ -145,16 +145,6 @@ def _record_episode(
             return bool(info["is_success"]), steps
 
 
-@dataclass(frozen=True)
-class RecordStats:
-    """Summary of :func:`record_demos`."""
-
-    episodes: int
-    frames: int
-    attempts: int
-    seconds: float
-
-
 def record_demos(
     out: str | Path,
     episodes: int,
@@ -171,12 +161,14 @@ def record_demos(
 
     Attempts use seeds ``seed, seed + 1, ...``; unless ``keep_failures``, a failed attempt is
     discarded and the next seed tried, so every stored episode succeeds.
+
+    Raises:
+        RuntimeError: after ``10 * episodes`` attempts without enough successes (an
+            ``action_noise`` the expert cannot recover from).
     """
     import gym_pusht  # noqa: F401  (registers gym_pusht/PushT-v0)
     from lerobot.datasets.lerobot_dataset import LeRobotDataset
-    from tqdm import tqdm
 
-    start = time.perf_counter()
     dataset = LeRobotDataset.create(
         repo_id=repo_id, fps=FPS, features=pusht_features(image_size), root=out, robot_type="pusht", use_videos=False
     )
@@ -187,25 +179,16 @@ def record_demos(
         observation_height=image_size,
     )
     expert = PushTExpert()
-    saved = frames = attempts = 0
-    bar = tqdm(total=episodes, desc="pusht demos", unit="ep", disable=not progress)
-    try:
-        while saved < episodes:
-            success, steps = _record_episode(dataset, env, expert, seed + attempts, task, action_noise)
-            attempts += 1
-            if success or keep_failures:
-                dataset.save_episode()
-                saved += 1
-                frames += steps
-            else:
-                dataset.clear_episode_buffer()
-            bar.set_postfix(frames=frames, failed=attempts - saved, refresh=False)
-            bar.update(saved - bar.n)
-    finally:
-        bar.close()
-        env.close()
-        dataset.finalize()
-    return RecordStats(saved, frames, attempts, time.perf_counter() - start)
+    return record_episodes(
+        dataset,
+        env,
+        episodes,
+        lambda episode_seed: _record_episode(dataset, env, expert, episode_seed, task, action_noise),
+        seed=seed,
+        keep_failures=keep_failures,
+        desc="pusht demos",
+        progress=progress,
+    )
 
 
 @dataclass(frozen=True)
