@@ -141,7 +141,7 @@ def _add_demos(model: BaseAlgorithm, env_id: str, cfg: TrainConfig, env: LatentA
     model.replay_buffer.add_demos(transitions)  # type: ignore[union-attr]
     tqdm.write(
         f"demos: {n} expert episodes ({sum(e.terminated for e in episodes)} successful) -> {len(transitions)} "
-        f"latent transitions; inverted noise decodes within {transitions.decode_error.mean():.1f} env units (mean)"
+        f"latent transitions; inverted noise decodes within {transitions.decode_error.mean():.3g} env units (mean)"
     )
 
 
