@@ -109,11 +109,9 @@ def server_batching(source: str) -> dict[str, int] | None:
         return None
     from latent_mdp.serve import RemoteNoisePolicy
 
-    policy = RemoteNoisePolicy(source, timeout_s=120.0)
-    try:
-        return policy.info()["batching"]
-    finally:
-        policy.close()
+    policy = RemoteNoisePolicy(source, timeout_s=120.0)  # its constructor reads /info once
+    policy.close()
+    return policy.server_info["batching"]
 
 
 def run_clients(source: str, task: str | None, observations: list[Any], n: int, seconds: float) -> dict[str, Any]:
