@@ -16,7 +16,9 @@ The frozen base policy ``a = pi_dp(s, w)`` is the env's own (reached through the
    states ``s`` and next states ``s'``. The targets are computed once per update with the freshly
    updated ``Q^A``; the ``n_noise_critic_steps`` Adam steps then each draw ``batch_size`` pairs from
    this pool. Reusing the pool keeps the base policy at one decode per update (the expensive
-   call); drawing minibatches keeps each step's cost at ``batch_size`` rows.
+   call); drawing minibatches keeps each step's cost at ``batch_size`` rows. With
+   ``distill_actor_noise`` the pool also holds the TD target's pairs ``(s', u', pi_dp(s', w(u')))``,
+   already decoded, so ``Q^w`` also learns where the actor acts, not only at Gaussian draws.
 3. **Noise actor.** ``pi^w`` maximizes ``Q^w(s, u) - alpha * log pi^w(u | s)`` with SAC's automatic
    entropy tuning towards ``target_entropy`` (DSRL recipe: 0).
 
@@ -100,6 +102,8 @@ class DSRLNA(OffPolicyAlgorithm):
         noise_bank: decode each stored state's K distillation noises once, when it enters the
             buffer, instead of in every update (see the module docstring).
         n_noise_critic_steps: noise-critic steps per update (recipe: 10).
+        distill_actor_noise: also distil ``Q^w`` on the actor's noise at each next state, the pair
+            the TD target decodes anyway (the paper distils on Gaussian noise only).
         critic_combine: ``"min"`` or ``"mean"`` over the action-critic ensemble.
         ent_coef: ``"auto"`` (learned, initial value 1), ``"auto_<init>"`` or a fixed float.
         target_entropy: entropy target of ``pi^w`` in ``u`` coordinates (recipe: 0).
@@ -128,6 +132,7 @@ class DSRLNA(OffPolicyAlgorithm):
         n_noise_samples: int = 4,
         noise_bank: bool = True,
         n_noise_critic_steps: int = 10,
+        distill_actor_noise: bool = False,
         critic_combine: Combine = "min",
         ent_coef: str | float = "auto",
         target_entropy: float = 0.0,
@@ -170,6 +175,7 @@ class DSRLNA(OffPolicyAlgorithm):
         self.n_noise_samples = n_noise_samples
         self.noise_bank = noise_bank
         self.n_noise_critic_steps = n_noise_critic_steps
+        self.distill_actor_noise = distill_actor_noise
         self.critic_combine: Combine = critic_combine
         self.ent_coef = ent_coef
         self.target_entropy = float(target_entropy)
@@ -396,12 +402,17 @@ class DSRLNA(OffPolicyAlgorithm):
         """One update on banked states: one encode of ``s'`` and one decode of ``B`` noises, for the TD target."""
         with torch.no_grad():
             ctx, next_obs = self.encode_states(batch.next_observations)
-            next_chunks = self._decode(ctx, self.actor(next_obs).cpu().numpy())
+            next_u = self.actor(next_obs)
+            next_chunks = self._decode(ctx, next_u.cpu().numpy())
         obs = bank.net_observations
         pair_obs = obs[:, None].expand(-1, bank.noises.shape[1], -1).flatten(0, 1)
+        pair_u, pair_chunks = bank.noises.flatten(0, 1), bank.chunks.flatten(0, 1)
+        if self.distill_actor_noise:
+            pair_obs = torch.cat([pair_obs, next_obs])
+            pair_u, pair_chunks = torch.cat([pair_u, next_u]), torch.cat([pair_chunks, next_chunks])
         return {
             "critic_loss": self.chunk_critic_step(batch, obs, next_obs, next_chunks),
-            "noise_critic_loss": self.distill(pair_obs, bank.noises.flatten(0, 1), bank.chunks.flatten(0, 1), batch_size),
+            "noise_critic_loss": self.distill(pair_obs, pair_u, pair_chunks, batch_size),
             **self.actor_step(obs),
         }
 
@@ -469,16 +480,16 @@ class DSRLNA(OffPolicyAlgorithm):
         return loss.item()
 
     def noise_critic_steps(self, obs: torch.Tensor, u: torch.Tensor, chunks: torch.Tensor, batch_size: int) -> float:
-        """Distil ``Q^A(s, pi_dp(s, w(u)))`` into ``Q^w(s, u)`` on the Gaussian pairs.
+        """Distil ``Q^A(s, pi_dp(s, w(u)))`` into ``Q^w(s, u)`` on the Gaussian pairs (and the actor's, see ``distill_actor_noise``).
 
         Args:
             obs: ``(2B, O)`` features of ``[s; s']``; ``u`` ``(2B, K, k)``; ``chunks`` ``(2B, K, h, A)``.
         """
         n_states, k_noises = u.shape[:2]
-        gaussian = torch.ones(n_states, k_noises, dtype=torch.bool, device=self.device)
-        gaussian[n_states // 2 :, 0] = False  # the actor's noise at s', used by the TD target
-        pair_obs = obs[:, None].expand(-1, k_noises, -1)[gaussian]
-        return self.distill(pair_obs, u[gaussian], chunks[gaussian], batch_size)
+        distilled = torch.ones(n_states, k_noises, dtype=torch.bool, device=self.device)
+        distilled[n_states // 2 :, 0] = self.distill_actor_noise  # the actor's noise at s', used by the TD target
+        pair_obs = obs[:, None].expand(-1, k_noises, -1)[distilled]
+        return self.distill(pair_obs, u[distilled], chunks[distilled], batch_size)
 
     def distill(self, pair_obs: torch.Tensor, pair_u: torch.Tensor, pair_chunks: torch.Tensor, batch_size: int) -> float:
         """``n_noise_critic_steps`` steps of ``Q^w(s, u)`` onto ``combine_e Q^A_e(s, chunk)``, minibatches of ``batch_size``.

@@ -291,6 +291,28 @@ def test_bank_holds_what_fresh_decodes_give() -> None:
         buffer.sample(8)  # a row without its bank never reaches an update
 
 
+@pytest.mark.parametrize("noise_bank", [True, False])
+@pytest.mark.parametrize("distill_actor_noise", [False, True])
+def test_distillation_pool_holds_true_decodes_and_the_actors_pairs_only_when_asked(noise_bank: bool, distill_actor_noise: bool) -> None:
+    model = peak_model(n_noise_samples=3, noise_bank=noise_bank, distill_actor_noise=distill_actor_noise)
+    model.learn(100)
+    pools: list[tuple[torch.Tensor, ...]] = []
+    distill = model.distill
+
+    def recording_distill(pair_obs: torch.Tensor, pair_u: torch.Tensor, pair_chunks: torch.Tensor, batch_size: int) -> float:
+        pools.append((pair_obs, pair_u, pair_chunks))
+        return distill(pair_obs, pair_u, pair_chunks, batch_size)
+
+    model.distill = recording_distill  # type: ignore[method-assign]
+    model.train(gradient_steps=1, batch_size=32)
+    pair_obs, pair_u, pair_chunks = pools[0]
+    gaussian_pairs = 32 * 3 if noise_bank else 2 * 32 * 3 - 32  # without the bank: s and s', less the TD target's
+    assert len(pair_u) == gaussian_pairs + (32 if distill_actor_noise else 0)
+    # Every pair is (s, u, pi_dp(s, w(u))), the actor's included (PeakEnv's networks read x itself).
+    fresh = model.decode_chunks(pair_obs.numpy(), pair_u.numpy())
+    np.testing.assert_allclose(pair_chunks.numpy(), fresh.numpy(), atol=1e-5)
+
+
 @pytest.mark.parametrize("timeout", [False, True])
 def test_buffer_keeps_whole_chunks_and_bootstraps_truncation_only(timeout: bool) -> None:
     """Episodes of 3 inner steps with chunks of 2: every second latent step ends after 1 step."""
