@@ -11,10 +11,12 @@ with Gaussian rollouts, then ``--updates`` updates run on the filled buffer:
 
 The base policy's ``encode`` and ``decode`` are counted (calls and rows) and the updates timed, in
 one run, so ``bank_speedup`` (bank updates/s over fresh updates/s) is a ratio on one machine state.
-The bank's one-time cost per stored row is reported too (``bank_seconds_per_row``).
+The bank's one-time cost per stored row is reported too (``bank_seconds_per_row``), and where an
+update's time goes (``phase_shares``: the base policy's encode and decode, the action-critic TD
+step, the noise-critic distillation with its targets, the actor step, and the rest).
 
 Usage: ``python -m benchmarks.dsrl_na_cost [--ids DSRL-PushT-flow-v0 DSRL-PushT-pi0-v0] [--updates 20]
-[--batch-size B] [--n-noise-samples K] [--out FILE]``.
+[--batch-size B] [--n-noise-samples K] [--out FILE]``; ``--ids`` also takes the MetaWorld ids.
 Writes ``benchmarks/results/dsrl_na_cost.json``.
 """
 
@@ -39,6 +41,7 @@ from latent_mdp.sb3.envs import make_sb3_vec_env  # noqa: E402
 from latent_mdp.sb3.hyperparams import load_hyperparams  # noqa: E402
 
 IDS = ("DSRL-PushT-flow-v0", "DSRL-PushT-pi0-v0")
+CHOICES = (*IDS, "DSRL-MetaWorld-push-flow-v0", "DSRL-MetaWorld-pick-place-flow-v0")
 MODES = {"fresh": False, "bank": True}
 """The two ways of getting distillation pairs, by their ``noise_bank`` value."""
 SETTING_KEYS = ("batch_size", "n_noise_samples", "n_noise_critic_steps", "policy_kwargs", "critic_combine")
@@ -69,6 +72,43 @@ class CallCounter:
         self.rows = dict.fromkeys(self.rows, 0)
 
 
+PHASES = {
+    "encode": "encode_states",
+    "decode": "_decode",
+    "action_critic": "chunk_critic_step",
+    "noise_critic": "distill",
+    "actor": "actor_step",
+}
+"""An update's phases, by the :class:`agents.DSRLNA` method that runs each (none calls another)."""
+
+
+class PhaseTimer:
+    """Seconds a model spends in each of :data:`PHASES`, by wrapping those methods on the instance."""
+
+    def __init__(self, model: DSRLNA) -> None:
+        self.seconds = dict.fromkeys(PHASES, 0.0)
+        for phase, name in PHASES.items():
+            setattr(model, name, self._timed(phase, getattr(model, name)))
+
+    def _timed(self, phase: str, method: Any) -> Any:
+        def timed(*args: Any, **kwargs: Any) -> Any:
+            start = time.perf_counter()
+            try:
+                return method(*args, **kwargs)
+            finally:
+                self.seconds[phase] += time.perf_counter() - start
+
+        return timed
+
+    def reset(self) -> None:
+        self.seconds = dict.fromkeys(self.seconds, 0.0)
+
+    def shares(self, total: float) -> dict[str, float]:
+        """Each phase's share of ``total`` seconds, and ``other`` for the rest (sampling, Polyak, logging)."""
+        shares = {phase: seconds / total for phase, seconds in self.seconds.items()}
+        return {**shares, "other": 1.0 - sum(shares.values())}
+
+
 def measure(env_id: str, noise_bank: bool, updates: int, warmup: int, overrides: dict[str, int]) -> dict[str, Any]:
     """One model on ``env_id`` with the shipped settings (``overrides`` replace some): calls per update and updates/s."""
     cfg = load_hyperparams(env_id, "dsrl-na")
@@ -80,10 +120,12 @@ def measure(env_id: str, noise_bank: bool, updates: int, warmup: int, overrides:
         noise_bank=noise_bank, **settings,
     )  # fmt: skip
     model.learn(warmup)  # Gaussian warm-up only: fills the buffer
+    phases = PhaseTimer(model)
     bank_start = time.perf_counter()
     model.train(gradient_steps=1, batch_size=model.batch_size)  # banks the warm-up rows; first-call allocations
     first_update = time.perf_counter() - bank_start
     counter.reset()
+    phases.reset()
     start = time.perf_counter()
     model.train(gradient_steps=updates, batch_size=model.batch_size)
     seconds = time.perf_counter() - start
@@ -99,6 +141,7 @@ def measure(env_id: str, noise_bank: bool, updates: int, warmup: int, overrides:
         "decoded_noises_per_update": counter.rows["decode"] / updates,
         "expected": {"encoded_states": b if noise_bank else 2 * b, "decoded_noises": b if noise_bank else 2 * b * k},
         "updates_per_second": updates / seconds,
+        "phase_shares": phases.shares(seconds),
     }
     if noise_bank:
         row["bank_seconds_per_row"] = max(0.0, first_update - per_update) / warmup
@@ -106,7 +149,8 @@ def measure(env_id: str, noise_bank: bool, updates: int, warmup: int, overrides:
         f"{env_id} [{'bank' if noise_bank else 'fresh'}]: {row['encodes_per_update']:.0f} encode of "
         f"{row['encoded_states_per_update']:.0f} states, {row['decodes_per_update']:.0f} decode of "
         f"{row['decoded_noises_per_update']:.0f} noises per update (B = {b}, K = {k}); "
-        f"{row['updates_per_second']:.2f} updates/s"
+        f"{row['updates_per_second']:.2f} updates/s; time: "
+        + ", ".join(f"{phase} {share:.0%}" for phase, share in row["phase_shares"].items())
     )
     return row
 
@@ -121,7 +165,7 @@ def measure_id(env_id: str, updates: int, warmup: int, overrides: dict[str, int]
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--ids", nargs="+", default=list(IDS), choices=list(IDS))
+    parser.add_argument("--ids", nargs="+", default=list(IDS), choices=list(CHOICES))
     parser.add_argument("--updates", type=int, default=20)
     parser.add_argument("--warmup", type=int, default=300, help="Gaussian latent steps filling the buffer")
     parser.add_argument("--batch-size", type=int, default=None, help="B instead of the shipped one")
