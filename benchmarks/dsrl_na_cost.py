@@ -1,4 +1,4 @@
-"""DSRL-NA update cost on the shipped PushT ids, on CPU: base-policy calls per update and updates/s.
+"""DSRL-NA update cost on the shipped PushT (and MetaWorld) ids, on CPU: base-policy calls per update and updates/s.
 
 For each id and each way of getting the noise critic's pairs, a DSRLNA model on one env (the
 shipped ``dsrl_na.yml`` settings: batch B, noises per state K, networks, ``obs_mode``) is warmed up
