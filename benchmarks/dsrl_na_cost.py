@@ -35,13 +35,14 @@ import torch  # noqa: E402
 
 from agents import DSRLNA  # noqa: E402
 from benchmarks.results_file import write_result  # noqa: E402
+from latent_mdp.envs.registry import METAWORLD_IDS  # noqa: E402
 from latent_mdp.observations import batch_size_of  # noqa: E402
 from latent_mdp.policy import NoisePolicy  # noqa: E402
 from latent_mdp.sb3.envs import make_sb3_vec_env  # noqa: E402
 from latent_mdp.sb3.hyperparams import load_hyperparams  # noqa: E402
 
 IDS = ("DSRL-PushT-flow-v0", "DSRL-PushT-pi0-v0")
-CHOICES = (*IDS, "DSRL-MetaWorld-push-flow-v0", "DSRL-MetaWorld-pick-place-flow-v0")
+CHOICES = (*IDS, *METAWORLD_IDS)
 MODES = {"fresh": False, "bank": True}
 """The two ways of getting distillation pairs, by their ``noise_bank`` value."""
 SETTING_KEYS = ("batch_size", "n_noise_samples", "n_noise_critic_steps", "policy_kwargs", "critic_combine")
