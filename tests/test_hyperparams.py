@@ -1,9 +1,11 @@
 import pytest
 import torch
 import yaml
+from stable_baselines3 import SAC
 
 from latent_mdp import ENV_IDS
-from latent_mdp.sb3.hyperparams import ALGORITHMS, TRAINABLE_IDS, algorithm_class, load_hyperparams
+from latent_mdp.sb3.delayed_sac import DelayedSAC
+from latent_mdp.sb3.hyperparams import ALGORITHMS, TRAINABLE_IDS, algorithm_class, constructor_parameters, load_hyperparams
 from latent_mdp.sb3.nets import LayerNormReLU, LayerNormTanh
 
 
@@ -14,9 +16,24 @@ def test_yaml_loads_for_every_registered_id(env_id: str, algo: str) -> None:
     assert cfg.n_envs >= 1 and cfg.eval_freq >= 1 and cfg.eval_episodes >= 1
     kwargs = cfg.constructor_kwargs(env_steps_per_action=8)
     assert kwargs["gamma"] == pytest.approx(cfg.env_gamma**8)
-    cls = algorithm_class(algo)
-    accepted = set(cls.__init__.__code__.co_varnames)
+    accepted = constructor_parameters(algorithm_class(algo))
     assert set(kwargs) <= accepted, set(kwargs) - accepted
+
+
+def test_constructor_parameters_follow_kwargs_to_the_base_class() -> None:
+    delayed = constructor_parameters(DelayedSAC)
+    assert {"policy_delay", "batch_size", "target_entropy", "policy"} <= delayed
+    assert "policy_delay" not in constructor_parameters(SAC)
+    assert not {"args", "kwargs"} & delayed
+
+
+def test_sac_takes_a_policy_delay_and_rejects_what_sac_does_not_take(tmp_path) -> None:
+    path = tmp_path / "delay.yml"
+    path.write_text(yaml.safe_dump({"DSRL-PushT-flow-v0": {"policy_delay": 2}}))
+    assert load_hyperparams("DSRL-PushT-flow-v0", "sac", path).algo_kwargs["policy_delay"] == 2
+    path.write_text(yaml.safe_dump({"DSRL-PushT-flow-v0": {"policy_delay": 2, "n_critics_typo": 3}}))
+    with pytest.raises(ValueError, match=r"unknown key\(s\) \['n_critics_typo'\] for sac"):
+        load_hyperparams("DSRL-PushT-flow-v0", "sac", path)
 
 
 def test_user_config_overrides_and_merges(tmp_path) -> None:

@@ -35,14 +35,14 @@ import yaml
 from latent_mdp.envs.registry import ENV_IDS, GENERIC_ID, LEROBOT_ID
 from latent_mdp.sb3.nets import ACTIVATIONS
 
-__all__ = ["ALGORITHMS", "ALGORITHM_PATHS", "TrainConfig", "algorithm_class", "load_hyperparams"]
+__all__ = ["ALGORITHMS", "ALGORITHM_PATHS", "TrainConfig", "algorithm_class", "constructor_parameters", "load_hyperparams"]
 
 TRAINABLE_IDS = (*ENV_IDS, GENERIC_ID, LEROBOT_ID)
 """The ids the shipped YAMLs have entries for; the generic ones take their env (``env_id=``,
 ``policy_path=``, ...) from a user ``--config``'s ``env_kwargs``."""
 
 ALGORITHM_PATHS: dict[str, str] = {
-    "sac": "stable_baselines3:SAC",
+    "sac": "latent_mdp.sb3.delayed_sac:DelayedSAC",
     "td3": "stable_baselines3:TD3",
     "tqc": "sb3_contrib:TQC",
     "crossq": "sb3_contrib:CrossQ",
@@ -157,9 +157,22 @@ def load_hyperparams(env_id: str, algo: str, config: str | Path | None = None) -
     return TrainConfig(algo=algo, **own, algo_kwargs=entry)
 
 
+def constructor_parameters(cls: type) -> set[str]:
+    """The named arguments ``cls(...)`` takes, following ``**kwargs`` up to the base classes' constructors."""
+    names: set[str] = set()
+    for klass in cls.__mro__:
+        if "__init__" not in vars(klass):
+            continue
+        parameters = inspect.signature(klass.__init__).parameters
+        names |= {name for name, p in parameters.items() if p.kind not in (p.VAR_POSITIONAL, p.VAR_KEYWORD)}
+        if not any(p.kind == p.VAR_KEYWORD for p in parameters.values()):
+            break
+    return names
+
+
 def _check_keys(algo: str, algo_kwargs: dict[str, Any], config: str | Path | None) -> None:
     """Raise ``ValueError`` naming the key (and the file) that the algorithm's constructor does not take."""
-    accepted = set(inspect.signature(algorithm_class(algo).__init__).parameters) - {"self", "env"}
+    accepted = constructor_parameters(algorithm_class(algo)) - {"self", "env"}
     unknown = sorted(set(algo_kwargs) - accepted)
     if unknown:
         source = f"{config}" if config is not None else f"the shipped {algo} YAML"

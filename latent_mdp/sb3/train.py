@@ -31,7 +31,7 @@ from latent_mdp.sb3.worker_vec_env import WorkerVecEnv
 from latent_mdp.serve.errors import PolicyServerError
 from latent_mdp.video import record_episode
 
-__all__ = ["compare_with_base", "train"]
+__all__ = ["compare_with_base", "resolve_policy", "train"]
 
 EVAL_SEED = 10_000
 DEMO_SEED = 200_000
@@ -101,19 +101,24 @@ def format_comparison(comparison: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
+def resolve_policy(algo: str, policy: str, observation_space: gym.Space) -> str | type:
+    """The SB3 policy (a name SB3 knows, or a class) for a YAML ``policy`` name and M^w's observation space."""
+    dict_obs = isinstance(observation_space, gym.spaces.Dict)
+    if policy == "MlpPolicy" and dict_obs:
+        return "MultiInputPolicy"  # SB3's name for the same networks on Dict observations (obs_mode="both")
+    if policy == "NoisePriorPolicy":
+        if algo != "sac":
+            raise ValueError(f"policy NoisePriorPolicy is for sac; got algo {algo!r}")
+        from latent_mdp.sb3.noise_prior import MultiInputNoisePriorPolicy, NoisePriorPolicy
+
+        return MultiInputNoisePriorPolicy if dict_obs else NoisePriorPolicy
+    return policy
+
+
 def _build_model(cfg: TrainConfig, env: LatentActionVecEnv, seed: int, run_dir: Path) -> BaseAlgorithm:
     cls = algorithm_class(cfg.algo)
     kwargs = cfg.constructor_kwargs(env.core.env_steps_per_action)
-    policy = kwargs.pop("policy", "MlpPolicy")
-    dict_obs = isinstance(env.observation_space, gym.spaces.Dict)
-    if policy == "MlpPolicy" and dict_obs:
-        policy = "MultiInputPolicy"  # SB3's name for the same networks on Dict observations (obs_mode="both")
-    elif policy == "NoisePriorPolicy":
-        if cfg.algo != "sac":
-            raise ValueError(f"policy NoisePriorPolicy is for sac; got algo {cfg.algo!r}")
-        from latent_mdp.sb3.noise_prior import MultiInputNoisePriorPolicy, NoisePriorPolicy
-
-        policy = MultiInputNoisePriorPolicy if dict_obs else NoisePriorPolicy
+    policy = resolve_policy(cfg.algo, kwargs.pop("policy", "MlpPolicy"), env.observation_space)
     if cfg.demos is not None and cfg.algo != "dsrl-na":  # DSRL-NA keeps them in its own buffer (_add_demos)
         from latent_mdp.sb3.demo_buffer import DemoReplayBuffer
 
