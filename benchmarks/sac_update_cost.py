@@ -11,7 +11,8 @@ gradient steps on copies of the same model:
 
 The variants run in ``--rounds`` rounds, each round in a new order, and each variant's median
 updates/s is reported with its ratio to ``sb3``'s (``speedup``), so the ratios compare one machine
-state. The actor's optimizer steps per gradient step are counted too (``actor_steps_per_update``).
+state. The actor's optimizer steps per gradient step are reported too, from Adam's step count
+(``actor_steps_per_update``).
 
 Usage: ``python -m benchmarks.sac_update_cost [--ids DSRL-MetaWorld-pick-place-flow-v0] [--updates 200]
 [--rounds 3] [--out FILE]``. Writes ``benchmarks/results/sac_update_cost.json``.
@@ -51,18 +52,11 @@ VARIANTS: dict[str, tuple[type, dict[str, int]]] = {
 SETTING_KEYS = ("batch_size", "target_entropy", "learning_rate", "tau", "policy_kwargs")
 
 
-class StepCounter:
-    """Counts an optimizer's ``step`` calls by wrapping the bound method."""
-
-    def __init__(self, optimizer: torch.optim.Optimizer) -> None:
-        self.steps = 0
-        step = optimizer.step
-
-        def counted_step(*args: Any, **kwargs: Any) -> Any:
-            self.steps += 1
-            return step(*args, **kwargs)
-
-        optimizer.step = counted_step  # type: ignore[method-assign]
+def _actor_steps(model: SAC) -> int:
+    """Steps the actor's optimizer has taken: Adam's own count, kept per parameter (all alike)."""
+    first_parameter = model.actor.optimizer.param_groups[0]["params"][0]
+    state = model.actor.optimizer.state.get(first_parameter, {})
+    return int(state.get("step", 0))
 
 
 def _variant_models(env_id: str, warmup: int) -> tuple[dict[str, SAC], Any]:
@@ -74,7 +68,7 @@ def _variant_models(env_id: str, warmup: int) -> tuple[dict[str, SAC], Any]:
     settings = {key: settings[key] for key in SETTING_KEYS if key in settings}
     models = {}
     for name, (cls, extra) in VARIANTS.items():
-        models[name] = cls(policy, env, learning_starts=warmup, buffer_size=10 * warmup, gradient_steps=1, seed=0, **settings, **extra)
+        models[name] = cls(policy, env, learning_starts=warmup, buffer_size=warmup, gradient_steps=1, seed=0, **settings, **extra)
     first = models["sb3"]
     first.learn(warmup)  # random actions only (learning_starts = warmup): fills the buffer
     for model in models.values():
@@ -89,7 +83,7 @@ def _variant_models(env_id: str, warmup: int) -> tuple[dict[str, SAC], Any]:
 def measure(env_id: str, updates: int, rounds: int, warmup: int) -> dict[str, Any]:
     """Median updates/s of each variant over ``rounds`` rounds, and its ratio to SB3's SAC."""
     models, env = _variant_models(env_id, warmup)
-    counters = {name: StepCounter(model.actor.optimizer) for name, model in models.items()}
+    actor_steps_before = {name: _actor_steps(model) for name, model in models.items()}
     rates: dict[str, list[float]] = {name: [] for name in models}
     names = list(models)
     for round_index in range(rounds):
@@ -104,7 +98,7 @@ def measure(env_id: str, updates: int, rounds: int, warmup: int) -> dict[str, An
         name: {
             "updates_per_second": statistics.median(values),
             "speedup": statistics.median(values) / reference,
-            "actor_steps_per_update": counters[name].steps / (updates * rounds),
+            "actor_steps_per_update": (_actor_steps(models[name]) - actor_steps_before[name]) / (updates * rounds),
             "rounds": values,
         }
         for name, values in rates.items()

@@ -69,6 +69,15 @@ def test_policy_delay_1_gives_sb3_sacs_updates_exactly() -> None:
     assert stock.log_ent_coef.item() != pytest.approx(0.0)  # the KL coefficient did learn
 
 
+def test_policy_delay_1_with_a_fixed_coefficient_gives_sb3_sacs_updates_exactly() -> None:
+    stock, delayed = _model(SAC, ent_coef=0.1), _model(DelayedSAC, ent_coef=0.1)
+    _train(stock, 7)
+    _train(delayed, 7)
+    assert delayed.log_ent_coef is None
+    for name, value in _parameters(stock.policy).items():
+        assert torch.equal(value, delayed.policy.state_dict()[name]), name
+
+
 def test_the_actor_and_kl_coefficient_move_only_on_every_policy_delay_th_step() -> None:
     model = _model(DelayedSAC, policy_delay=3)
     moved = []

@@ -43,22 +43,21 @@ class DelayedSAC(SAC):
         if self.use_sde:
             raise ValueError("DelayedSAC does not support use_sde; use stable_baselines3.SAC")
 
-    def _entropy_coefficient_step(self, log_prob: th.Tensor) -> tuple[th.Tensor, float | None]:
-        """The coefficient to use on this step (its value before the update) and the update's loss, if it learns."""
-        if self.ent_coef_optimizer is None or self.log_ent_coef is None:
-            return self.ent_coef_tensor, None
-        ent_coef = th.exp(self.log_ent_coef.detach())
+    def _entropy_coefficient(self) -> th.Tensor:
+        """The entropy (KL) coefficient's current value, detached: learned (``log_ent_coef``) or fixed."""
+        if self.log_ent_coef is None:
+            return self.ent_coef_tensor
+        return th.exp(self.log_ent_coef.detach())
+
+    def _entropy_coefficient_step(self, log_prob: th.Tensor) -> float:
+        """One step of the learned coefficient toward ``target_entropy``, given ``(B, 1)`` log-probabilities; its loss."""
+        assert self.ent_coef_optimizer is not None and self.log_ent_coef is not None
         assert isinstance(self.target_entropy, float)
         ent_coef_loss = -(self.log_ent_coef * (log_prob + self.target_entropy).detach()).mean()
         self.ent_coef_optimizer.zero_grad()
         ent_coef_loss.backward()
         self.ent_coef_optimizer.step()
-        return ent_coef, ent_coef_loss.item()
-
-    def _current_entropy_coefficient(self) -> th.Tensor:
-        if self.log_ent_coef is None:
-            return self.ent_coef_tensor
-        return th.exp(self.log_ent_coef.detach())
+        return ent_coef_loss.item()
 
     def train(self, gradient_steps: int, batch_size: int = 64) -> None:
         """``gradient_steps`` critic updates, and an actor update on every ``policy_delay``-th of them (counted across calls)."""
@@ -74,16 +73,14 @@ class DelayedSAC(SAC):
             discounts = replay_data.discounts if replay_data.discounts is not None else self.gamma
             update_actor = (self._n_updates + gradient_step) % self.policy_delay == 0
 
+            ent_coef = self._entropy_coefficient()  # this step uses the value from before its update, as SB3 does
+            ent_coefs.append(ent_coef.item())
             if update_actor:
                 # Sampled before the critic step, as SB3 does, so that policy_delay=1 draws SB3's random numbers.
                 actions_pi, log_prob = self.actor.action_log_prob(replay_data.observations)
                 log_prob = log_prob.reshape(-1, 1)
-                ent_coef, ent_coef_loss = self._entropy_coefficient_step(log_prob)
-                if ent_coef_loss is not None:
-                    ent_coef_losses.append(ent_coef_loss)
-            else:
-                ent_coef = self._current_entropy_coefficient()
-            ent_coefs.append(ent_coef.item())
+                if self.ent_coef_optimizer is not None:
+                    ent_coef_losses.append(self._entropy_coefficient_step(log_prob))
 
             with th.no_grad():
                 next_actions, next_log_prob = self.actor.action_log_prob(replay_data.next_observations)
