@@ -105,9 +105,10 @@ def test_the_delay_counts_across_calls_and_leaves_the_critics_trainable() -> Non
     assert one_call._n_updates == many_calls._n_updates == 3
 
 
-def test_bad_policy_delay_raises() -> None:
-    with pytest.raises(ValueError, match="policy_delay must be a positive integer; got 0"):
-        _model(DelayedSAC, policy_delay=0)
+@pytest.mark.parametrize("bad", [0, -2, 1.5, "2", True])
+def test_bad_policy_delay_raises(bad) -> None:
+    with pytest.raises(ValueError, match=f"policy_delay must be a positive integer; got {bad!r}"):
+        _model(DelayedSAC, policy_delay=bad)
 
 
 def test_save_and_load_keep_the_delay(tmp_path) -> None:

@@ -15,6 +15,7 @@ and gives the same updates (``tests/test_delayed_sac.py`` checks it), only faste
 
 from __future__ import annotations
 
+import numbers
 from typing import Any
 
 import numpy as np
@@ -36,7 +37,7 @@ class DelayedSAC(SAC):
     """
 
     def __init__(self, *args: Any, policy_delay: int = 1, **kwargs: Any) -> None:
-        if int(policy_delay) < 1:
+        if isinstance(policy_delay, bool) or not isinstance(policy_delay, numbers.Integral) or policy_delay < 1:
             raise ValueError(f"policy_delay must be a positive integer; got {policy_delay!r}")
         self.policy_delay = int(policy_delay)
         super().__init__(*args, **kwargs)
