@@ -114,14 +114,14 @@ def test_train_on_the_generic_id_with_its_env_from_the_config(tmp_path, capsys) 
 @pytest.mark.slow
 def test_the_shipped_metaworld_recipe_trains_with_its_inverted_demonstrations(tmp_path, capsys) -> None:
     from latent_mdp.sb3.buffer_files import load_buffer
-    from latent_mdp.sb3.callbacks import BUFFER_FILE
-    from latent_mdp.sb3.hyperparams import load_hyperparams
+    from latent_mdp.sb3.callbacks import BUFFER_FILE, MODEL_FILE
+    from latent_mdp.sb3.hyperparams import algorithm_class, load_hyperparams
 
     env_id = "DSRL-MetaWorld-push-flow-v0"
     assert load_hyperparams(env_id, "sac").demos == {"episodes": 100, "fraction": 0.5}  # shipped
-    config = tmp_path / "small.yml"  # the shipped recipe at a tiny size: two demos, small nets, short run
+    config = tmp_path / "small.yml"  # the shipped recipe at a tiny size (two demos, small nets, short run), with 3-step returns
     entry = {"demos": {"episodes": 2, "fraction": 0.5}, "n_envs": 2, "warmup_steps": 20, "eval_freq": 1000, "eval_episodes": 2,
-             "batch_size": 16, "gradient_steps": 1, "policy_kwargs": {"net_arch": [16]}}
+             "batch_size": 16, "gradient_steps": 1, "policy_kwargs": {"net_arch": [16]}, "n_steps": 3}
     config.write_text(yaml.safe_dump({env_id: entry}))
     run = tmp_path / "run"
     assert main(["train", env_id, "--config", str(config), "--out", str(run), "--steps", "40", "--final-episodes", "2", "--no-video"]) == 0
@@ -129,4 +129,6 @@ def test_the_shipped_metaworld_recipe_trains_with_its_inverted_demonstrations(tm
     assert inverted is not None
     buffer = load_buffer(run / "checkpoint" / BUFFER_FILE)
     assert buffer.demos.size() == int(inverted.group(1)) > 0 and buffer.demo_fraction == 0.5  # held apart from the online rows
+    model = algorithm_class("sac").load(run / "checkpoint" / MODEL_FILE)
+    assert buffer.n_steps == buffer.demos.n_steps == 3 and buffer.gamma == buffer.demos.gamma == model.gamma < 1  # the latent discount
     assert json.loads((run / "summary.json").read_text())["latent_steps"] == 40

@@ -3,7 +3,9 @@
 import numpy as np
 import pytest
 import torch
+from gymnasium import spaces
 from stable_baselines3 import SAC
+from stable_baselines3.common.buffers import ReplayBuffer
 
 from latent_mdp import LatentActionVecEnv, LatentActionWrapper
 from latent_mdp.demo_noise import LatentTransitions, invert_episode
@@ -116,3 +118,78 @@ def test_metaworld_expert_episodes_invert_into_the_features_env() -> None:
     assert transitions.terminated.sum() == 2 and transitions.decode_error.max() < 0.25  # MetaWorld actions lie in [-1, 1]
     np.testing.assert_allclose(transitions.rewards.sum(), sum(e.rewards.sum() for e in episodes), rtol=1e-5)
     env.close()
+
+
+def _box(n: int) -> spaces.Box:
+    return spaces.Box(-np.inf, np.inf, (n,), np.float32)
+
+
+def _indexed(first: int, n: int, k: int, ends: dict[int, str]) -> LatentTransitions:
+    """``n`` transitions whose observation is their index from ``first`` and whose reward is ``2**index``;
+    ``ends`` marks an episode's last transition (by index) as ``"terminated"`` or ``"truncated"``."""
+    index = np.arange(first, first + n, dtype=np.float32)[:, None]
+    end = lambda kind: np.array([ends.get(i) == kind for i in range(first, first + n)])  # noqa: E731
+    return LatentTransitions(index, np.zeros((n, k), np.float32), 2.0 ** index[:, 0], index + 0.5,
+                             end("terminated"), end("truncated"), np.zeros(n, np.float32))  # fmt: skip
+
+
+def _expected_n_step(start: int, ends: dict[int, str], last: int, n: int, gamma: float) -> tuple[float, float, float, float]:
+    """Reward sum, next observation, done and discount of the n-step row that starts at ``start``."""
+    total, k = 0.0, 0
+    while k < n:
+        i = start + k
+        total += gamma**k * 2.0**i
+        k += 1
+        if i in ends or i == last:
+            break
+    i = start + k - 1
+    return total, i + 0.5, float(ends.get(i) == "terminated"), gamma**k
+
+
+def test_n_step_rows_sum_rewards_within_their_episode_in_both_stores() -> None:
+    obs = _box(1)
+    buffer = DemoReplayBuffer(50, obs, _box(2), n_envs=1, demo_fraction=0.5, n_steps=3, gamma=0.5)
+    online_ends = {4: "terminated", 9: "truncated"}  # an episode of 5 steps, one cut by the time limit, one still running
+    online = _indexed(0, 12, 2, online_ends)
+    for row in range(12):
+        done = bool(online.terminated[row] or online.truncated[row])
+        infos = [{"TimeLimit.truncated": bool(online.truncated[row])}]
+        buffer.add(online.observations[row : row + 1], online.next_observations[row : row + 1], online.actions[row : row + 1],
+                   online.rewards[row : row + 1], np.array([done]), infos)  # fmt: skip
+    demo_ends = {101: "terminated", 104: "truncated"}  # two demonstrations, of 2 and 3 transitions
+    assert buffer.add_demos(_indexed(100, 5, 2, demo_ends)) == 5
+    np.random.seed(0)
+    batch = buffer.sample(400)
+    assert batch.discounts is not None
+    rows = zip(batch.observations[:, 0].tolist(), batch.rewards[:, 0].tolist(), batch.next_observations[:, 0].tolist(),
+               batch.dones[:, 0].tolist(), batch.discounts[:, 0].tolist())  # fmt: skip
+    seen = set()
+    for start, reward, next_obs, done, discount in rows:
+        start = int(start)
+        ends, last = (demo_ends, 104) if start >= 100 else (online_ends, 11)
+        expected = _expected_n_step(start, ends, last, 3, 0.5)
+        assert (reward, next_obs, done, discount) == pytest.approx(expected), start
+        seen.add(start)
+    assert (batch.observations[:, 0] >= 100).sum().item() == 200  # half of every batch from the demonstrations
+    assert {0, 3, 4, 8, 9, 11, 100, 101, 102, 104} <= seen  # starts before and at every kind of episode end
+
+
+def test_a_one_step_demo_buffer_samples_as_sb3_replay_buffer() -> None:
+    obs, act = _box(1), _box(2)
+    ours, sb3 = DemoReplayBuffer(20, obs, act, n_envs=2, demo_fraction=0.0), ReplayBuffer(20, obs, act, n_envs=2)
+    rng = np.random.default_rng(0)
+    for _ in range(15):
+        row = (rng.normal(size=(2, 1)), rng.normal(size=(2, 1)), rng.normal(size=(2, 2)), rng.normal(size=2), rng.random(2) < 0.2,
+               [{"TimeLimit.truncated": bool(t)} for t in rng.random(2) < 0.5])  # fmt: skip
+        ours.add(*row)
+        sb3.add(*row)
+    np.random.seed(1)
+    a = ours.sample(64)
+    np.random.seed(1)
+    b = sb3.sample(64)
+    assert a.discounts is None and b.discounts is None
+    for x, y in zip(a[:5], b[:5]):
+        torch.testing.assert_close(x, y, rtol=0, atol=0)
+    for bad in (0, 1.5, True):
+        with pytest.raises(ValueError, match="n_steps"):
+            DemoReplayBuffer(10, obs, act, n_steps=bad)

@@ -123,7 +123,13 @@ def _build_model(cfg: TrainConfig, env: LatentActionVecEnv, seed: int, run_dir: 
         from latent_mdp.sb3.demo_buffer import DemoReplayBuffer
 
         kwargs["replay_buffer_class"] = DemoReplayBuffer
-        kwargs["replay_buffer_kwargs"] = {"demo_fraction": float(cfg.demos.get("fraction", 0.5))}
+        kwargs["replay_buffer_kwargs"] = {
+            "demo_fraction": float(cfg.demos.get("fraction", 0.5)),
+            # SB3 builds its own NStepReplayBuffer only without a custom buffer class, so the
+            # demonstrations' buffer takes the n-step returns over.
+            "n_steps": kwargs.pop("n_steps", 1),
+            "gamma": kwargs["gamma"],
+        }
     return cls(policy, env, seed=seed, tensorboard_log=str(run_dir / "tb"), verbose=0, **kwargs)
 
 
