@@ -37,6 +37,13 @@ sampled batch comes from them (RLPD's symmetric sampling), however much online d
 **Endings.** ``dones`` / ``timeouts`` hold ``terminated or truncated`` / ``truncated and not
 terminated`` (SB3's layout), so the sampled ``dones`` are ``terminated``: truncation bootstraps,
 termination does not. Online rows get ``truncated`` from SB3's ``TimeLimit.truncated`` info.
+
+**N-step returns** (``td_steps > 1``). A sampled online row then carries the discounted sum of up
+to ``td_steps`` rewards of its env's stream, stopping at the episode's end or at the newest row,
+with ``s'``, ``terminated`` of the last of them and ``discounts`` = ``gamma**k`` for the ``k``
+rewards summed, as SB3's ``NStepReplayBuffer`` does. Held rows keep one-step targets: offline
+transitions need not follow each other (a dataset cut with ``stride < h`` overlaps its chunks),
+and an offline episode cut short carries no ending to stop at.
 """
 
 from __future__ import annotations
@@ -102,6 +109,8 @@ class ChunkReplayBufferSamples(NamedTuple):
         dones: ``(B, 1)``, ``terminated`` (truncation bootstraps).
         bank: the bank rows of ``s`` as tensors (``(B, O)``, ``(B, K, k)``, ``(B, K, h, A)``),
             or None for a buffer without a bank.
+        discounts: ``(B, 1)`` the bootstrap's discount of each row (``gamma**k`` after ``k``
+            summed rewards) when the buffer samples n-step returns, else None (``gamma``).
     """
 
     observations: Observation
@@ -111,6 +120,7 @@ class ChunkReplayBufferSamples(NamedTuple):
     rewards: torch.Tensor
     dones: torch.Tensor
     bank: BankRows | None = None
+    discounts: torch.Tensor | None = None
 
 
 def _map(fn: Callable[..., np.ndarray], *observations: Observation) -> Observation:
@@ -213,6 +223,8 @@ class ChunkReplayBuffer(BaseBuffer):
         chunk: the executed-chunk spec ``(h, A)``.
         noise_shape: ``(H, D)``.
         bank: the noise/action bank's layout, or None for no bank (see the module docstring).
+        td_steps: rewards summed per sampled online row (1: one-step targets; see the module docstring).
+        gamma: the discount per latent step of those sums; only read when ``td_steps > 1``.
     """
 
     observations: Observation
@@ -229,8 +241,13 @@ class ChunkReplayBuffer(BaseBuffer):
         chunk: ChunkSpec,
         noise_shape: tuple[int, int],
         bank: NoiseBankSpec | None = None,
+        td_steps: int = 1,
+        gamma: float = 0.99,
     ) -> None:
+        if isinstance(td_steps, bool) or not isinstance(td_steps, (int, np.integer)) or td_steps < 1:
+            raise ValueError(f"td_steps must be a positive integer; got {td_steps!r}")
         super().__init__(buffer_size, observation_space, action_space, device, n_envs)
+        self.td_steps, self.gamma = int(td_steps), float(gamma)
         self.buffer_size = max(buffer_size // n_envs, 1)
         self.chunk = chunk
         self.bank_spec = bank
@@ -403,10 +420,30 @@ class ChunkReplayBuffer(BaseBuffer):
         self._unbanked = []
         return len(positions) * self.n_envs
 
+    def _n_step_ends(self, rows: np.ndarray, cols: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """For ``(B,)`` sampled rows and env columns: the row of each one's last summed transition,
+        the discounted sum of its rewards and the bootstrap discount ``gamma**k`` (all ``(B,)``)."""
+        ring = self.buffer_size - self.held_rows
+        newest = self.held_rows + (self.pos - self.held_rows - 1) % ring  # its successor is not written yet
+        returns, discounts = np.zeros(len(rows)), np.ones(len(rows))
+        last, row, scale, alive = rows.copy(), rows.copy(), 1.0, np.ones(len(rows), dtype=bool)
+        for _ in range(self.td_steps):
+            returns += np.where(alive, scale * self.rewards[row, cols], 0.0)
+            last = np.where(alive, row, last)
+            scale *= self.gamma
+            discounts = np.where(alive, scale, discounts)
+            alive &= (self.dones[row, cols] == 0) & (row != newest) & (row >= self.held_rows)
+            row = self.held_rows + (row - self.held_rows + 1) % ring
+        return last, returns, discounts
+
     def _get_samples(self, batch_inds: np.ndarray, env=None) -> ChunkReplayBufferSamples:  # type: ignore[override]
         env_indices = np.random.randint(0, high=self.n_envs, size=(len(batch_inds),))
         take = lambda store: store[batch_inds, env_indices]  # noqa: E731
-        terminated = take(self.dones) * (1 - take(self.timeouts))
+        ends, rewards, discounts = batch_inds, take(self.rewards), None
+        if self.td_steps > 1:
+            ends, rewards, discounts = self._n_step_ends(batch_inds, env_indices)
+        take_end = lambda store: store[ends, env_indices]  # noqa: E731
+        terminated = take_end(self.dones) * (1 - take_end(self.timeouts))
         bank = None
         if self.bank is not None:
             if self._unbanked:
@@ -414,10 +451,11 @@ class ChunkReplayBuffer(BaseBuffer):
             bank = BankRows(*(self.to_torch(take(store)) for store in self.bank))
         return ChunkReplayBufferSamples(
             observations=_map(take, self.observations),
-            next_observations=_map(take, self.next_observations),
+            next_observations=_map(take_end, self.next_observations),
             actions=self.to_torch(take(self.actions)),
             chunks=self.to_torch(take(self.chunks)),
-            rewards=self.to_torch(take(self.rewards).reshape(-1, 1)),
+            rewards=self.to_torch(rewards.reshape(-1, 1).astype(np.float32)),
             dones=self.to_torch(terminated.reshape(-1, 1)),
             bank=bank,
+            discounts=None if discounts is None else self.to_torch(discounts.reshape(-1, 1).astype(np.float32)),
         )

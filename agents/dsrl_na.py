@@ -9,7 +9,9 @@ The frozen base policy ``a = pi_dp(s, w)`` is the env's own (reached through the
    and ``combine`` = min or mean over the ensemble. ``gamma`` is the discount of M^w **per latent
    step**, whatever the number of inner steps ``n`` the chunk ran (pass
    ``env.latent_gamma(0.99)`` to match an env-level discount). There is no entropy term in the
-   target: ``Q^A`` values action chunks, and the entropy belongs to the noise actor.
+   target: ``Q^A`` values action chunks, and the entropy belongs to the noise actor. With
+   ``n_steps > 1`` an online row's ``r`` is the discounted sum of up to ``n_steps`` rewards and its
+   ``gamma`` becomes ``gamma**k`` for the ``k`` summed (:mod:`agents.buffer`, "N-step returns").
 2. **Noise critic (distillation).** ``Q^w(s, u)`` regresses onto ``combine_e Q^A_e(s, pi_dp(s, w(u)))``
    for Gaussian noises ``u = clip(z / b_w)``, ``z ~ N(0, I_k)`` (``NoiseSpace.sample_gaussian_action``,
    i.e. ``w ~ N(0, I)`` clipped at ``b_w``), ``n_noise_samples`` (K) per state, on the batch's
@@ -57,6 +59,7 @@ exceeded (the buffer is circular).
 
 from __future__ import annotations
 
+import warnings
 from collections import defaultdict
 from typing import Any, ClassVar, Literal, Sequence
 
@@ -112,6 +115,9 @@ class DSRLNA(OffPolicyAlgorithm):
             (:func:`latent_mdp.sb3.noise_prior.noise_prior_log_prob`), so ``alpha`` weighs a KL and
             ``target_entropy = -c`` holds it near ``c`` nats, as ``NoisePriorPolicy`` does for SAC.
         target_update_interval: updates between Polyak updates of the action-critic target.
+        n_steps: n-step returns in the action critic's TD target: each online row sums up to
+            ``n_steps`` rewards of its episode and bootstraps ``gamma**k`` later (SB3's
+            ``n_steps``; held offline rows keep one-step targets, see :mod:`agents.buffer`).
     """
 
     policy_aliases: ClassVar[dict[str, type[BasePolicy]]] = {"MlpPolicy": DSRLNAPolicy, "MultiInputPolicy": DSRLNAPolicy}
@@ -138,6 +144,7 @@ class DSRLNA(OffPolicyAlgorithm):
         target_entropy: float = 0.0,
         noise_prior: bool = False,
         target_update_interval: int = 1,
+        n_steps: int = 1,
         stats_window_size: int = 100,
         tensorboard_log: str | None = None,
         policy_kwargs: dict[str, Any] | None = None,
@@ -158,6 +165,7 @@ class DSRLNA(OffPolicyAlgorithm):
             train_freq,
             gradient_steps,
             replay_buffer_class=ChunkReplayBuffer,
+            n_steps=n_steps,
             policy_kwargs=policy_kwargs,
             stats_window_size=stats_window_size,
             tensorboard_log=tensorboard_log,
@@ -221,8 +229,13 @@ class DSRLNA(OffPolicyAlgorithm):
             chunk=self.chunk_spec,
             noise_shape=self.noise_shape,
             bank=bank,
+            td_steps=self.n_steps,
+            gamma=self.gamma,
         )
-        super()._setup_model()
+        with warnings.catch_warnings():
+            # SB3 warns that a custom buffer class ignores n_steps; this one takes it (td_steps above).
+            warnings.filterwarnings("ignore", message="`n_steps=")
+            super()._setup_model()
         self._noise_rng = np.random.default_rng(self.seed)
         self.actor = self.policy.actor
         self.chunk_critic = self.policy.chunk_critic
@@ -471,7 +484,8 @@ class DSRLNA(OffPolicyAlgorithm):
         """One TD step of the ``Q^A`` ensemble; ``next_chunks`` ``(B, h, A)`` = ``pi_dp(s', pi^w(s'))``."""
         with torch.no_grad():
             next_q = self._combine(self.chunk_critic_target(next_obs, next_chunks))
-            target = batch.rewards.squeeze(1) + (1 - batch.dones.squeeze(1)) * self.gamma * next_q
+            discounts = self.gamma if batch.discounts is None else batch.discounts.squeeze(1)
+            target = batch.rewards.squeeze(1) + (1 - batch.dones.squeeze(1)) * discounts * next_q
         q = self.chunk_critic(obs, batch.chunks)
         loss = 0.5 * ((q - target) ** 2).mean(dim=1).sum()
         self.chunk_critic.optimizer.zero_grad()

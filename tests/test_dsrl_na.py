@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import warnings
 from typing import Any
 
 import gymnasium as gym
@@ -12,7 +13,8 @@ import torch
 from torch import nn
 
 from agents import DSRLNA, chunk_episode
-from agents.buffer import concat_observations
+from agents.buffer import ChunkReplayBuffer, concat_observations
+from agents.env_access import ChunkSpec
 from latent_mdp import LatentActionVecEnv, LatentActionWrapper, NoisePolicy, TensorContext
 from latent_mdp.tasks.episode import ExpertEpisode
 from tests.toy import AnalyticPolicy, expected_chunk
@@ -482,3 +484,68 @@ def test_holding_needs_offline_rows_first_and_a_share_below_one() -> None:
         model.add_episodes([_peak_episode(0.1)], fraction=0.5)
     with pytest.raises(ValueError, match="T \\+ 1 observations"):
         model.add_episodes([ExpertEpisode([np.zeros(1, np.float32)], np.zeros((2, 1), np.float32), np.zeros(2), True)])
+
+
+def _written(buffer: ChunkReplayBuffer, first: int, m: int, ends: dict[int, str]) -> None:
+    """Write ``m`` transitions numbered from ``first``: observation = number, reward = 2**(number % 20),
+    next observation = number + 0.5; ``ends`` marks numbers as ``"terminated"`` / ``"truncated"``."""
+    number = np.arange(first, first + m)
+    kind = np.array([ends.get(int(i), "") for i in number])
+    buffer.add_transitions(
+        observations=number[:, None].astype(np.float32), next_observations=number[:, None] + np.float32(0.5),
+        actions=np.zeros((m, 1), np.float32), noises=np.zeros((m, 2, 1), np.float32), chunks=np.zeros((m, 2, 1), np.float32),
+        n_steps=np.full(m, 2), rewards=(2.0 ** (number % 20)).astype(np.float32), terminated=kind == "terminated", truncated=kind == "truncated",
+    )  # fmt: skip
+
+
+def test_n_step_rows_sum_their_envs_rewards_up_to_an_end_or_the_newest_row_and_held_rows_stay_one_step() -> None:
+    space = gym.spaces.Box(-np.inf, np.inf, (1,), np.float32)
+    gamma, n = 0.5, 3
+    buffer = ChunkReplayBuffer(16, space, gym.spaces.Box(-1, 1, (1,)), n_envs=2, chunk=ChunkSpec(2, 1, (-1.0,), (1.0,)),
+                               noise_shape=(2, 1), td_steps=n, gamma=gamma)  # fmt: skip
+    _written(buffer, 100, 4, {101: "terminated", 103: "terminated"})  # held: two one-step episodes per column
+    buffer.hold(0.25)
+    # Online rows: transition 2 * t + c is env c's t-th step; the 6-row ring wraps once (rows of t = 0..3 overwritten).
+    ends = {12: "terminated", 15: "truncated", 17: "terminated"}  # env 0 ends at t = 6, env 1 at t = 7 (cut) and t = 8
+    for t in range(10):
+        _written(buffer, 2 * t, 2, ends)
+    stream = {c: [2 * t + c for t in range(10)] for c in (0, 1)}
+    np.random.seed(0)
+    batch = buffer.sample(600)
+    seen = set()
+    for obs, reward, next_obs, done, discount in zip(*(x[:, 0].tolist() for x in (batch.observations, batch.rewards,
+                                                       batch.next_observations, batch.dones, batch.discounts))):  # fmt: skip
+        number = int(obs)
+        seen.add(number)
+        if number >= 100:  # held: one step
+            expected = (2.0 ** (number % 20), number + 0.5, float(number in (101, 103)), gamma)
+        else:
+            steps = stream[number % 2]
+            j, total, k = steps.index(number), 0.0, 0
+            while k < n:
+                i = steps[j + k]
+                total += gamma**k * 2.0 ** (i % 20)
+                k += 1
+                if i in ends or j + k == len(steps):
+                    break
+            expected = (total, i + 0.5, float(ends.get(i) == "terminated"), gamma**k)
+        assert (reward, next_obs, done, discount) == pytest.approx(expected), number
+    assert {8, 9, 10, 12, 13, 15, 16, 17, 18, 19, 100, 101} <= seen and min(n for n in seen if n < 100) == 8  # only the ring's rows
+
+
+def test_an_n_step_dsrl_na_trains_and_keeps_its_n_steps_through_save_and_load(tmp_path) -> None:
+    model = peak_model(env_kwargs={"length": 3}, learning_starts=20, n_steps=3)
+    assert model.replay_buffer.td_steps == 3 and model.replay_buffer.gamma == model.gamma
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # SB3's "n_steps is ignored" would be false here
+        model.learn(40)
+    batch = model.replay_buffer.sample(64)
+    assert batch.discounts is not None
+    matches = np.isclose(batch.discounts.numpy(), model.gamma ** np.arange(1, 4), rtol=1e-6)
+    assert matches.any(axis=1).all()
+    summed = matches.argmax(axis=1) + 1
+    assert set(summed) == {1, 2}  # episodes of two latent steps: first steps sum both rewards, last steps one
+    model.save(tmp_path / "m")
+    assert DSRLNA.load(tmp_path / "m", env=model.env).replay_buffer.td_steps == 3
+    with pytest.raises(ValueError, match="td_steps"):
+        peak_model(n_steps=0)
