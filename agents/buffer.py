@@ -229,6 +229,8 @@ class ChunkReplayBuffer(BaseBuffer):
 
     observations: Observation
     next_observations: Observation
+    td_steps: int = 1
+    """One-step targets also for buffers saved before this class took ``td_steps``."""
 
     def __init__(
         self,

@@ -64,6 +64,11 @@ def test_a_full_buffer_and_demos_round_trip(tmp_path) -> None:
     assert loaded.full and loaded.demos.size() == 5
     _same(loaded.observations, model.replay_buffer.observations)
     _same(loaded.demos.rewards, model.replay_buffer.demos.rewards)
+    for name in ("n_steps", "gamma"):  # as a file written before the buffer took n-step returns
+        delattr(model.replay_buffer, name)
+    save_buffer(model.replay_buffer, tmp_path / "old.pkl")
+    old = load_buffer(tmp_path / "old.pkl")
+    assert not hasattr(old, "gamma") and old.sample(16).discounts is None  # one-step targets, as it was trained
 
 
 def test_dsrl_na_buffer_with_bank_round_trips(tmp_path) -> None:
@@ -76,6 +81,10 @@ def test_dsrl_na_buffer_with_bank_round_trips(tmp_path) -> None:
     for name in ("observations", "noises", "chunks", "bank"):
         _same(getattr(loaded, name), getattr(original, name))
     assert loaded.bank.chunks.shape == original.bank.chunks.shape
+    for name in ("td_steps", "gamma"):  # as a file written before the buffer took n-step returns
+        delattr(original, name)
+    save_buffer(original, tmp_path / "old.pkl")
+    assert load_buffer(tmp_path / "old.pkl").sample(16).discounts is None  # one-step targets, as it was trained
 
 
 def test_unreadable_buffer_files_name_the_file(tmp_path) -> None:

@@ -46,6 +46,9 @@ class DemoReplayBuffer(NStepReplayBuffer):
         Other arguments: as ``ReplayBuffer`` (``optimize_memory_usage`` is not supported).
     """
 
+    n_steps: int = 1
+    """One-step targets also for buffers saved before this class took ``n_steps``."""
+
     def __init__(
         self,
         buffer_size: int,
