@@ -57,6 +57,7 @@ from gymnasium import spaces
 from stable_baselines3.common.buffers import BaseBuffer
 
 from agents.env_access import ChunkSpec
+from latent_mdp.checks import positive_int
 from latent_mdp.observations import stack_observations
 from latent_mdp.policy import Observation
 
@@ -246,10 +247,9 @@ class ChunkReplayBuffer(BaseBuffer):
         td_steps: int = 1,
         gamma: float = 0.99,
     ) -> None:
-        if isinstance(td_steps, bool) or not isinstance(td_steps, (int, np.integer)) or td_steps < 1:
-            raise ValueError(f"td_steps must be a positive integer; got {td_steps!r}")
+        td_steps = positive_int("td_steps", td_steps)
         super().__init__(buffer_size, observation_space, action_space, device, n_envs)
-        self.td_steps, self.gamma = int(td_steps), float(gamma)
+        self.td_steps, self.gamma = td_steps, float(gamma)
         self.buffer_size = max(buffer_size // n_envs, 1)
         self.chunk = chunk
         self.bank_spec = bank

@@ -27,6 +27,7 @@ import gymnasium as gym
 import numpy as np
 from gymnasium.vector import SyncVectorEnv
 
+from latent_mdp.checks import positive_int
 from latent_mdp.config import LatentMDPConfig
 from latent_mdp.core import LatentCore
 from latent_mdp.policy import NoisePolicy, PolicyContext
@@ -38,8 +39,7 @@ EnvSource = Sequence[gym.Env | Callable[[], gym.Env]] | SyncVectorEnv
 
 def check_num_envs(n_envs: Any) -> None:
     """Raise ``ValueError`` unless ``n_envs`` is a positive integer (checked before a base policy is loaded for them)."""
-    if isinstance(n_envs, bool) or not isinstance(n_envs, int) or n_envs < 1:
-        raise ValueError(f"n_envs must be a positive integer; got {n_envs!r}")
+    positive_int("n_envs", n_envs)
 
 
 def _make_envs(source: EnvSource) -> list[gym.Env]:

@@ -15,7 +15,6 @@ and gives the same updates (``tests/test_delayed_sac.py`` checks it), only faste
 
 from __future__ import annotations
 
-import numbers
 from typing import Any
 
 import numpy as np
@@ -23,6 +22,8 @@ import torch as th
 import torch.nn.functional as F
 from stable_baselines3 import SAC
 from stable_baselines3.common.utils import polyak_update
+
+from latent_mdp.checks import positive_int
 
 __all__ = ["DelayedSAC"]
 
@@ -37,9 +38,7 @@ class DelayedSAC(SAC):
     """
 
     def __init__(self, *args: Any, policy_delay: int = 1, **kwargs: Any) -> None:
-        if isinstance(policy_delay, bool) or not isinstance(policy_delay, numbers.Integral) or policy_delay < 1:
-            raise ValueError(f"policy_delay must be a positive integer; got {policy_delay!r}")
-        self.policy_delay = int(policy_delay)
+        self.policy_delay = positive_int("policy_delay", policy_delay)
         super().__init__(*args, **kwargs)
         if self.use_sde:
             raise ValueError("DelayedSAC does not support use_sde; use stable_baselines3.SAC")

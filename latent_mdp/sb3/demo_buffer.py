@@ -16,6 +16,7 @@ from stable_baselines3.common.buffers import NStepReplayBuffer, ReplayBuffer
 from stable_baselines3.common.type_aliases import ReplayBufferSamples
 from stable_baselines3.common.vec_env import VecNormalize
 
+from latent_mdp.checks import positive_int
 from latent_mdp.demo_noise import LatentTransitions
 
 __all__ = ["DemoReplayBuffer"]
@@ -69,14 +70,13 @@ class DemoReplayBuffer(NStepReplayBuffer):
             raise ValueError("DemoReplayBuffer does not support optimize_memory_usage")
         if not 0.0 <= demo_fraction < 1.0:
             raise ValueError(f"demo_fraction must lie in [0, 1); got {demo_fraction}")
-        if isinstance(n_steps, bool) or not isinstance(n_steps, (int, np.integer)) or n_steps < 1:
-            raise ValueError(f"n_steps must be a positive integer; got {n_steps!r}")
+        n_steps = positive_int("n_steps", n_steps)
         if not 0.0 < gamma <= 1.0:
             raise ValueError(f"gamma must lie in (0, 1]; got {gamma}")
         args = (observation_space, action_space, device)
-        super().__init__(buffer_size, *args, n_envs, False, handle_timeout_termination, n_steps=int(n_steps), gamma=float(gamma))
+        super().__init__(buffer_size, *args, n_envs, False, handle_timeout_termination, n_steps=n_steps, gamma=float(gamma))
         self.demo_fraction = float(demo_fraction)
-        store = dict(n_steps=int(n_steps), gamma=float(gamma)) if n_steps > 1 else {}
+        store = dict(n_steps=n_steps, gamma=float(gamma)) if n_steps > 1 else {}
         store_class = NStepReplayBuffer if n_steps > 1 else ReplayBuffer
         self.demos = store_class(demo_capacity, *args, 1, False, handle_timeout_termination, **store)
 
