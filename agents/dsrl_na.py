@@ -77,6 +77,7 @@ from agents.buffer import BankRows, ChunkReplayBuffer, ChunkReplayBufferSamples,
 from agents.env_access import LatentEnv, latent_env_of
 from agents.offline import ChunkTransitions, episode_transitions
 from agents.policies import DSRLNAPolicy, VectorObservationExtractor
+from latent_mdp.checks import positive_int
 from latent_mdp.observations import batch_size_of
 from latent_mdp.policy import Observation, PolicyContext
 from latent_mdp.sb3.noise_prior import noise_prior_log_prob
@@ -165,7 +166,7 @@ class DSRLNA(OffPolicyAlgorithm):
             train_freq,
             gradient_steps,
             replay_buffer_class=ChunkReplayBuffer,
-            n_steps=n_steps,
+            n_steps=positive_int("n_steps", n_steps),
             policy_kwargs=policy_kwargs,
             stats_window_size=stats_window_size,
             tensorboard_log=tensorboard_log,

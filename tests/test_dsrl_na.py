@@ -547,5 +547,5 @@ def test_an_n_step_dsrl_na_trains_and_keeps_its_n_steps_through_save_and_load(tm
     assert set(summed) == {1, 2}  # episodes of two latent steps: first steps sum both rewards, last steps one
     model.save(tmp_path / "m")
     assert DSRLNA.load(tmp_path / "m", env=model.env).replay_buffer.td_steps == 3
-    with pytest.raises(ValueError, match="td_steps"):
+    with pytest.raises(ValueError, match="n_steps must be a positive integer"):  # the name the user gave
         peak_model(n_steps=0)
